@@ -1,0 +1,206 @@
+"""The consumer loop every service runs.
+
+Batches from ``getmany``, offsets committed only after the handler's side effects, partitions handled
+concurrently (records of one partition in order), transient failures retried with backoff, permanent
+ones dead-lettered, a commit on partition revoke, and a graceful drain on stop.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeAlias
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+from opentelemetry import trace
+
+from shortlist.runtime import metrics
+from shortlist.runtime.dlt import dead_letter
+from shortlist.runtime.errors import PermanentError, TransientError
+from shortlist.runtime.producer import EventProducer
+from shortlist.runtime.records import Record, decode_record
+from shortlist.runtime.settings import KafkaSettings
+from shortlist.runtime.tracing import extract_context
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("shortlist.runtime.consumer")
+
+Handler = Callable[[Record], Awaitable[None]]
+RawRecord: TypeAlias = ConsumerRecord[bytes, bytes]
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):
+    def __init__(self, loop: "ConsumerLoop") -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        async with self._loop.batch_lock:
+            await self._loop.commit(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        return None
+
+
+class ConsumerLoop:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        service: str,
+        group_id: str,
+        handlers: dict[str, Handler],
+        producer: EventProducer,
+    ) -> None:
+        self._settings = settings
+        self._service = service
+        self._group_id = group_id
+        self._handlers = handlers
+        self._producer = producer
+        self._consumer: AIOKafkaConsumer | None = None
+        self._done: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+        self._assigned = asyncio.Event()
+        self.batch_lock = asyncio.Lock()
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted(self._handlers)
+
+    async def start(self) -> None:
+        s = self._settings
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            request_timeout_ms=s.kafka_request_timeout_ms,
+            session_timeout_ms=max(10_000, s.kafka_request_timeout_ms // 3),
+            heartbeat_interval_ms=3_000,
+            max_poll_interval_ms=600_000,
+            metadata_max_age_ms=5_000,
+        )
+        await self._consumer.start()
+        self._consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
+
+    @property
+    def is_assigned(self) -> bool:
+        return bool(self._consumer and self._consumer.assignment())
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until ``request_stop``; then commit what is done and return."""
+        assert self._consumer is not None, "start() first"
+        consumer = self._consumer
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(
+                timeout_ms=self._settings.consumer_poll_ms, max_records=self._settings.consumer_batch_size
+            )
+            if not batches:
+                continue
+            async with self.batch_lock:
+                await asyncio.gather(*(self._handle_partition(records) for records in batches.values()))
+                await self.commit(set(batches))
+                self._record_lag(batches)
+
+    async def stop(self) -> None:
+        self.request_stop()
+        if self._consumer is not None:
+            async with self.batch_lock:
+                await self.commit(set(self._done))
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def commit(self, partitions: set[TopicPartition]) -> None:
+        assert self._consumer is not None
+        offsets = {tp: OffsetAndMetadata(self._done[tp], "") for tp in partitions if tp in self._done}
+        if offsets:
+            await self._consumer.commit(offsets)
+            for tp in offsets:
+                self._done.pop(tp, None)
+
+    async def _handle_partition(self, records: list[RawRecord]) -> None:
+        for raw in records:
+            if self._stopping.is_set():
+                return
+            handled = await self._handle(raw)
+            if not handled:
+                return
+            self._done[TopicPartition(raw.topic, raw.partition)] = raw.offset + 1
+
+    async def _handle(self, raw: RawRecord) -> bool:
+        """Handle one record until it succeeds or is dead-lettered. False: stopped before it was done."""
+        metrics.RECORDS_IN.labels(self._service, raw.topic).inc()
+        try:
+            record = decode_record(raw)
+        except PermanentError as exc:
+            metrics.RECORDS_FAILED.labels(self._service, raw.topic, exc.code).inc()
+            await dead_letter(self._producer, self._service, raw, exc.code, exc.message)
+            return True
+        handler = self._handlers[raw.topic]
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                await self._call(handler, record)
+                return True
+            except PermanentError as exc:
+                metrics.RECORDS_FAILED.labels(self._service, raw.topic, exc.code).inc()
+                await dead_letter(self._producer, self._service, raw, exc.code, exc.message)
+                return True
+            except Exception as exc:
+                code, message, limit = _transient_details(exc, self._settings.retry_max_attempts)
+                metrics.RECORDS_FAILED.labels(self._service, raw.topic, code).inc()
+                if attempt >= limit:
+                    await dead_letter(
+                        self._producer, self._service, raw, code, f"gave up after {attempt} tries: {message}"
+                    )
+                    return True
+                metrics.RETRIES.labels(self._service, raw.topic, code).inc()
+                log.info("retrying %s[%d]@%d (try %d): %s", raw.topic, raw.partition, raw.offset, attempt, code)
+                if await self._sleep_or_stop(self._backoff(attempt)):
+                    return False
+            finally:
+                metrics.PROCESSING_SECONDS.labels(self._service, raw.topic).observe(time.perf_counter() - started)
+
+    async def _call(self, handler: Handler, record: Record) -> None:
+        context = extract_context(record.headers)
+        with tracer.start_as_current_span(
+            f"{record.topic} process", context=context, kind=trace.SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.system", "kafka")
+            span.set_attribute("messaging.destination.name", record.topic)
+            span.set_attribute("messaging.consumer.group.name", self._group_id)
+            span.set_attribute("messaging.message.id", record.envelope.id)
+            span.set_attribute("messaging.kafka.offset", record.offset)
+            await handler(record)
+
+    def _backoff(self, attempt: int) -> float:
+        s = self._settings
+        ceiling = min(s.retry_max_seconds, s.retry_initial_seconds * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def _sleep_or_stop(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+            return True
+        except TimeoutError:
+            return False
+
+    def _record_lag(self, batches: dict[TopicPartition, list[RawRecord]]) -> None:
+        assert self._consumer is not None
+        for tp, records in batches.items():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None and records:
+                lag = max(0, highwater - (records[-1].offset + 1))
+                metrics.CONSUMER_LAG.labels(self._service, tp.topic, str(tp.partition)).set(lag)
+
+
+def _transient_details(exc: Exception, default_limit: int) -> tuple[str, str, int]:
+    if isinstance(exc, TransientError):
+        return exc.code, exc.message, exc.max_attempts or default_limit
+    log.exception("handler failed unexpectedly")
+    return "unexpected_error", type(exc).__name__, default_limit
