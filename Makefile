@@ -1,0 +1,46 @@
+# Shortlist — run `make help` for the list of targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEPS := requirements/dev.txt requirements/constraints.txt libs/pyproject.toml cli/pyproject.toml \
+	$(wildcard services/*/pyproject.toml)
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo up test test-fast lint format proto
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv and install every package (pinned by requirements/constraints.txt)
+
+$(STAMP): $(DEPS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	touch $@
+
+demo: install ## Start the embedded stack, screen the sample CVs in examples/ and print the ranked shortlist
+	$(BIN)/shortlist demo
+
+up: install ## Start the embedded stack (broker + four services) until Ctrl-C
+	$(BIN)/shortlist up
+
+test: install lint ## Lint, type-check and run the whole test suite
+	$(BIN)/pytest
+
+test-fast: install ## Run the tests without lint
+	$(BIN)/pytest -x -q
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs/shortlist/runtime services cli scripts
+
+format: install ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+proto: install ## Regenerate the Python code of proto/shortlist/v1 into libs/shortlist/v1
+	$(BIN)/python scripts/gen_proto.py
