@@ -1,0 +1,59 @@
+"""The whole embedded stack, as `shortlist up` runs it, on its own broker and ports, with a webhook receiver."""
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+
+from shortlist.cli.stack import Stack
+from shortlist.runtime.broker import EmbeddedBroker, free_port
+
+
+@dataclass
+class Receiver:
+    url: str
+    deliveries: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+
+@pytest.fixture(scope="package")
+def receiver() -> Iterator[Receiver]:
+    app = FastAPI()
+    port = free_port()
+    received = Receiver(url=f"http://127.0.0.1:{port}/hook")
+
+    @app.post("/hook")
+    async def hook(request: Request) -> dict[str, str]:
+        received.deliveries.append((dict(request.headers), await request.body()))
+        return {"status": "ok"}
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.02)
+    yield received
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="package")
+def stack_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker(log_file=tmp_path_factory.mktemp("e2e-broker") / "tansu.log") as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def stack(stack_broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    state_dir: Path = tmp_path_factory.mktemp("e2e-state")
+    ports = {name: free_port() for name in ("ingest", "embed", "score", "notify")}
+    env = {
+        "SHORTLIST_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "SHORTLIST_RETRY_INITIAL_SECONDS": "0.1",
+        "SHORTLIST_RETRY_MAX_SECONDS": "1",
+    }
+    with Stack(state_dir=state_dir, bootstrap=stack_broker.bootstrap, ports=ports, env=env) as running:
+        yield running
