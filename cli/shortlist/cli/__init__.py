@@ -1,0 +1,1 @@
+"""The ``shortlist`` command: run the embedded stack, submit CVs, read rankings, inspect topics."""
