@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 
-API_KEY_HEADER = "X-API-Key"
 CONTENT_TYPES = {
     ".pdf": "application/pdf",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -39,7 +38,7 @@ def content_type(path: Path) -> str:
 
 class IngestClient:
     def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 60.0) -> None:
-        headers = {API_KEY_HEADER: api_key} if api_key else {}
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
 

@@ -98,7 +98,9 @@ def wait_until_scored(
         item.error = f"still {item.status} after {timeout:.0f} s"
 
 
-def run_demo(examples: Path, state_dir: Path, console: Console, out: Console, timeout: float = 300.0) -> int:
+def run_demo(
+    examples: Path, state_dir: Path, console: Console, out: Console, timeout: float = 300.0, api_key: str | None = None
+) -> int:
     """Returns the exit code: 0 when every sample CV was scored."""
     job = parse_job((examples / "job.md").read_text(encoding="utf-8"))
     files = sorted(p for p in (examples / "cvs").iterdir() if p.suffix.lower() in CV_SUFFIXES)
@@ -109,7 +111,7 @@ def run_demo(examples: Path, state_dir: Path, console: Console, out: Console, ti
         stack.start()
     try:
         console.print(f"[green]stack ready[/] — ingest at {stack.url('ingest')}, logs in {stack.log_dir}")
-        with IngestClient(stack.url("ingest")) as client:
+        with IngestClient(stack.url("ingest"), api_key) as client:
             posted = client.create_job(job.title, job.description)
             job_id = str(posted["id"])
             console.print(

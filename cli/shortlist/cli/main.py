@@ -76,7 +76,8 @@ def main(
         ),
     ] = None,
     api_key: Annotated[
-        str | None, typer.Option("--api-key", envvar="SHORTLIST_API_KEY", help="API key sent as X-API-Key.")
+        str | None,
+        typer.Option("--api-key", envvar="SHORTLIST_API_KEY", help="API key, sent as 'Authorization: Bearer <key>'."),
     ] = None,
 ) -> None:
     ctx.obj = Options(ingest_url, bootstrap, api_key)
@@ -296,6 +297,7 @@ def dlt_replay(
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     state_dir: Annotated[Path, typer.Option(help="Emptied first; logs stay there afterwards.")] = Path(
         ".shortlist/demo"
     ),
@@ -311,7 +313,7 @@ def demo(
         fail(f"{examples} lacks job.md or cvs/")
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        code = run_demo(examples, state_dir.resolve(), err, out, timeout)
+        code = run_demo(examples, state_dir.resolve(), err, out, timeout, options(ctx).api_key)
     except StackError as exc:
         fail(str(exc))
     except ApiError as exc:
