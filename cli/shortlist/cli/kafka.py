@@ -56,7 +56,7 @@ class _Reader:
     partitions: list[TopicPartition]
 
 
-async def _open(bootstrap: str, topic: str, group_id: str | None = None) -> _Reader:
+async def open_reader(bootstrap: str, topic: str, group_id: str | None = None) -> _Reader:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group_id,
@@ -91,7 +91,7 @@ async def tail(
     idle_timeout: float | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Yield the records of every partition of ``topic`` decoded, until ``max_records`` or ``idle_timeout``."""
-    reader = await _open(bootstrap, topic)
+    reader = await open_reader(bootstrap, topic)
     consumer = reader.consumer
     try:
         if from_beginning:
@@ -116,7 +116,7 @@ async def tail(
         await consumer.stop()
 
 
-async def _read_to_end(
+async def read_to_end(
     consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
     """The records from the current positions up to the end offsets seen at the start."""
@@ -135,10 +135,10 @@ async def _read_to_end(
 
 async def dlt_records(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     """Every record of ``<topic>-dlt`` that exists now, decoded, with its dlt-* headers."""
-    reader = await _open(bootstrap, dlt_topic(topic))
+    reader = await open_reader(bootstrap, dlt_topic(topic))
     try:
         await reader.consumer.seek_to_beginning(*reader.partitions)
-        return [record_to_dict(r) async for r in _read_to_end(reader.consumer, reader.partitions)]
+        return [record_to_dict(r) async for r in read_to_end(reader.consumer, reader.partitions)]
     finally:
         await reader.consumer.stop()
 
@@ -159,7 +159,7 @@ async def dlt_replay(
     """
     source = dlt_topic(topic)
     default_target = source.removesuffix("-dlt")
-    reader = await _open(bootstrap, source, group_id=group_id)
+    reader = await open_reader(bootstrap, source, group_id=group_id)
     consumer = reader.consumer
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=30_000)
     await producer.start()
@@ -174,7 +174,7 @@ async def dlt_replay(
                     await consumer.seek_to_beginning(tp)
                 else:
                     consumer.seek(tp, offset)
-        async for record in _read_to_end(consumer, reader.partitions):
+        async for record in read_to_end(consumer, reader.partitions):
             headers = [(k, v) for k, v in record.headers or () if not k.startswith(DLT_PREFIX)]
             target = header_map(record.headers).get("dlt-original-topic") or default_target
             await producer.send_and_wait(target, value=record.value, key=record.key, headers=headers)

@@ -1,0 +1,4 @@
+from shortlist.cli.main import app
+
+if __name__ == "__main__":
+    app(prog_name="shortlist")
