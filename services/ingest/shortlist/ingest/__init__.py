@@ -1,0 +1,1 @@
+"""Shortlist ingest: jobs and applications API, CV text extraction, application status read model."""
