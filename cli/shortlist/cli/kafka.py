@@ -51,12 +51,12 @@ def record_to_dict(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
 
 
 @dataclass
-class _Reader:
+class Reader:
     consumer: AIOKafkaConsumer
     partitions: list[TopicPartition]
 
 
-async def open_reader(bootstrap: str, topic: str, group_id: str | None = None) -> _Reader:
+async def open_reader(bootstrap: str, topic: str, group_id: str | None = None) -> Reader:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group_id,
@@ -79,7 +79,7 @@ async def open_reader(bootstrap: str, topic: str, group_id: str | None = None) -
     except BaseException:
         await consumer.stop()
         raise
-    return _Reader(consumer, partitions)
+    return Reader(consumer, partitions)
 
 
 async def tail(
