@@ -1,0 +1,1 @@
+"""Shortlist score: turns the evidence of ``CvEmbedded`` into an explainable ``CvScored``."""

@@ -1,0 +1,12 @@
+"""The scorers behind one interface, chosen by ``SHORTLIST_SCORER``."""
+
+from shortlist.score.config import Settings
+from shortlist.score.scorers.base import Scorer, Thresholds
+from shortlist.score.scorers.rubric import RubricScorer
+
+
+def create_scorer(settings: Settings) -> Scorer:
+    defaults = Thresholds(advance=settings.score_advance_threshold, reject=settings.score_reject_threshold)
+    if settings.scorer == "rubric":
+        return RubricScorer(defaults)
+    raise ValueError(f"unknown scorer {settings.scorer!r}")

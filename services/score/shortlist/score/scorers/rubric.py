@@ -1,0 +1,204 @@
+"""The rubric scorer: no network; evidence similarity on a calibrated curve plus requirement-term coverage."""
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+
+from shortlist.score.safety import Screening, screen
+from shortlist.score.scorers.base import (
+    Flag,
+    Quote,
+    RequirementResult,
+    ScoreResult,
+    Thresholds,
+    Verdict,
+    embedded_inputs,
+    input_hash,
+    is_must,
+    overall,
+    requirement_weight,
+)
+from shortlist.score.terms import Coverage, CvTerms, coverage, tokens
+from shortlist.v1 import cv_pb2
+
+PROMPT_VERSION = "rubric-1"
+
+#: all-MiniLM-L6-v2 cosine -> 0..100. Unrelated CV text sits around 0.0-0.25, relevant evidence around
+#: 0.45-0.6, near-paraphrases above 0.7.
+CURVE: tuple[tuple[float, float], ...] = (
+    (0.15, 0.0),
+    (0.25, 10.0),
+    (0.35, 30.0),
+    (0.45, 58.0),
+    (0.55, 82.0),
+    (0.65, 95.0),
+    (0.75, 100.0),
+)
+MET, PARTIAL = 65.0, 35.0
+#: Term coverage pulls the similarity score up more readily than it pulls it down: wording differs between
+#: CVs, so a missing word is weaker evidence than a present one.
+TERM_PULL_UP, TERM_PULL_DOWN = 0.4, 0.25
+MAX_QUOTES = 2
+QUOTE_MIN_CALIBRATED = 60.0
+MAX_QUOTE_CHARS = 300
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+def calibrate(similarity: float) -> float:
+    xs = [x for x, _ in CURVE]
+    if similarity <= xs[0]:
+        return CURVE[0][1]
+    if similarity >= xs[-1]:
+        return CURVE[-1][1]
+    i = bisect_right(xs, similarity)
+    (x0, y0), (x1, y1) = CURVE[i - 1], CURVE[i]
+    return y0 + (y1 - y0) * (similarity - x0) / (x1 - x0)
+
+
+def evidence_score(calibrated: Sequence[float]) -> float:
+    """Mostly the best chunk, a little from the support of the next ones."""
+    if not calibrated:
+        return 0.0
+    top = calibrated[:3]
+    return 0.75 * top[0] + 0.25 * sum(top) / len(top)
+
+
+def blend(evidence: float, terms: float | None) -> float:
+    if terms is None:
+        return evidence
+    if terms >= evidence:
+        return evidence + TERM_PULL_UP * (terms - evidence)
+    return evidence - TERM_PULL_DOWN * (evidence - terms)
+
+
+def verdict_of(score: float) -> Verdict:
+    if score >= MET:
+        return Verdict.MET
+    if score >= PARTIAL:
+        return Verdict.PARTIAL
+    return Verdict.MISSING
+
+
+class RubricScorer:
+    name = "rubric"
+    prompt_version = PROMPT_VERSION
+
+    def __init__(self, defaults: Thresholds) -> None:
+        self.defaults = defaults
+
+    async def score(self, embedded: cv_pb2.CvEmbedded) -> ScoreResult:
+        return self.score_sync(embedded)
+
+    def score_sync(self, embedded: cv_pb2.CvEmbedded) -> ScoreResult:
+        thresholds = self.defaults.for_job(embedded)
+        screening = screen(embedded)
+        cv_terms = CvTerms(screening.clean_text)
+        results = tuple(self._requirement(e, screening, cv_terms, embedded.redacted_text) for e in embedded.evidence)
+        flags = tuple(
+            flag
+            for flag, on in (
+                (Flag.PROMPT_INJECTION_SUSPECTED, screening.injection),
+                (Flag.HIDDEN_TEXT, screening.hidden),
+                (Flag.LOW_PARSE_QUALITY, screening.low_parse_quality),
+            )
+            if on
+        )
+        score, recommendation = overall(results, thresholds, flags)
+        return ScoreResult(
+            score=score,
+            recommendation=recommendation,
+            requirements=results,
+            flags=flags,
+            scorer=self.name,
+            model=embedded.embedding_model,
+            prompt_version=self.prompt_version,
+            input_hash=input_hash(self.name, self.prompt_version, embedded_inputs(embedded, thresholds)),
+            summary=summarize(results),
+        )
+
+    def _requirement(
+        self, evidence: cv_pb2.RequirementEvidence, screening: Screening, cv_terms: CvTerms, redacted: str
+    ) -> RequirementResult:
+        requirement = evidence.requirement
+        chunks = sorted(
+            (c for c in evidence.chunks if not screening.tainted(c.text)),
+            key=lambda c: -c.similarity,
+        )
+        calibrated = [calibrate(c.similarity) for c in chunks]
+        terms = coverage(requirement.text, cv_terms)
+        score = round(min(100.0, max(0.0, blend(evidence_score(calibrated), terms.score))), 1)
+        verdict = verdict_of(score)
+        quotes: list[Quote] = []
+        if verdict != Verdict.MISSING:
+            for i, chunk in enumerate(chunks[:MAX_QUOTES]):
+                if i == 0 or calibrated[i] >= QUOTE_MIN_CALIBRATED:
+                    quotes.append(quote_of(chunk, terms, redacted))
+        best = chunks[0].similarity if chunks else None
+        return RequirementResult(
+            requirement_id=requirement.id,
+            text=requirement.text,
+            must=is_must(requirement),
+            weight=requirement_weight(requirement),
+            score=score,
+            verdict=verdict,
+            quotes=tuple(quotes),
+            reason=reason_of(verdict, best, terms),
+        )
+
+
+def quote_of(chunk: cv_pb2.EvidenceChunk, terms: Coverage, redacted: str) -> Quote:
+    """The chunk, or its sentence that names most of the requirement's terms when the chunk is long."""
+    base = redacted.find(chunk.text) if chunk.text else -1
+    if base < 0:
+        base = chunk.span.start
+    text = chunk.text
+    start, end = 0, len(text)
+    if len(text.strip()) > MAX_QUOTE_CHARS:
+        found = set(terms.found)
+        best_hits = -1
+        for match in _SENTENCE.finditer(text):
+            sentence = match.group()
+            if not sentence.strip():
+                continue
+            hits = len(found.intersection(tokens(sentence)))
+            if hits > best_hits:
+                best_hits, start, end = hits, match.start(), match.end()
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end - start > MAX_QUOTE_CHARS:
+        end = start + MAX_QUOTE_CHARS
+    return Quote(text=text[start:end], start=base + start, end=base + end)
+
+
+def _listed(terms: Sequence[str]) -> str:
+    return ", ".join(terms[:4]) + (", …" if len(terms) > 4 else "")
+
+
+def reason_of(verdict: Verdict, best_similarity: float | None, terms: Coverage) -> str:
+    if best_similarity is None:
+        evidence = "no evidence retrieved"
+    else:
+        strength = {Verdict.MET: "strong", Verdict.PARTIAL: "some", Verdict.MISSING: "weak"}.get(verdict, "weak")
+        evidence = f"{strength} evidence (similarity {best_similarity:.2f})"
+    parts = [evidence[0].upper() + evidence[1:]]
+    if terms.found:
+        parts.append(f"terms found: {_listed(terms.found)}")
+    if terms.missing:
+        parts.append(f"not found: {_listed(terms.missing)}")
+    return "; ".join(parts) + "."
+
+
+def summarize(results: Sequence[RequirementResult]) -> str:
+    if not results:
+        return "The job has no requirements to score against."
+    counts = {v: sum(1 for r in results if r.verdict == v) for v in (Verdict.MET, Verdict.PARTIAL, Verdict.MISSING)}
+    summary = (
+        f"{counts[Verdict.MET]} of {len(results)} requirements met, "
+        f"{counts[Verdict.PARTIAL]} partial, {counts[Verdict.MISSING]} missing"
+    )
+    missing_musts = sum(1 for r in results if r.must and r.verdict == Verdict.MISSING)
+    if missing_musts:
+        summary += f"; {missing_musts} must-have{'s' if missing_musts > 1 else ''} missing"
+    return summary + "."
