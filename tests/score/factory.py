@@ -3,15 +3,12 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeAlias
 
 from shortlist.v1 import common_pb2, cv_pb2
 
-MUST, NICE = common_pb2.REQUIREMENT_KIND_MUST, common_pb2.REQUIREMENT_KIND_NICE
+MUST, NICE = True, False
 
-Kind: TypeAlias = common_pb2.RequirementKind.ValueType
-
-REQUIREMENTS: tuple[tuple[str, Kind], ...] = (
+REQUIREMENTS: tuple[tuple[str, bool], ...] = (
     ("Five or more years of professional Python development", MUST),
     ("Experience with Kafka or other message brokers", MUST),
     ("Kubernetes and Docker in production", MUST),
@@ -44,6 +41,10 @@ WEAK_CV: tuple[tuple[str, tuple[float, ...]], ...] = (
 SUBMITTED_AT = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 
 
+def _kind(must: bool) -> common_pb2.RequirementKind:
+    return common_pb2.REQUIREMENT_KIND_MUST if must else common_pb2.REQUIREMENT_KIND_NICE
+
+
 @dataclass(frozen=True)
 class Hidden:
     text: str
@@ -53,7 +54,7 @@ class Hidden:
 def make_embedded(
     chunks: Sequence[tuple[str, Sequence[float]]],
     *,
-    requirements: Sequence[tuple[str, Kind]] = REQUIREMENTS,
+    requirements: Sequence[tuple[str, bool]] = REQUIREMENTS,
     application_id: str = "app-1",
     job_id: str = "job-1",
     hidden: Sequence[Hidden] = (),
@@ -89,10 +90,10 @@ def make_embedded(
     message.submitted_at.FromDatetime(SUBMITTED_AT)
     for h in hidden:
         message.hidden_text.append(common_pb2.HiddenText(reason=h.reason, text=h.text, page=1))
-    for r, (requirement_text, kind) in enumerate(requirements):
+    for r, (requirement_text, must) in enumerate(requirements):
         evidence = message.evidence.add()
         evidence.requirement.CopyFrom(
-            common_pb2.Requirement(id=f"{job_id}-r{r + 1}", text=requirement_text, kind=kind, weight=0.0)
+            common_pb2.Requirement(id=f"{job_id}-r{r + 1}", text=requirement_text, kind=_kind(must), weight=0.0)
         )
         ranked = sorted(range(len(chunks)), key=lambda c: -chunks[c][1][r])[:3]
         for c in ranked:

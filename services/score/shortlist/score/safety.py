@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shortlist.v1 import cv_pb2
 
@@ -22,7 +22,6 @@ INJECTION_PATTERNS = tuple(
     )
 )
 
-_SENTENCE_END = re.compile(r"[.!?\n]")
 _WS = re.compile(r"\s+")
 #: Characters compared at each end of a long fragment to find it inside a chunk.
 _EDGE = 40
@@ -39,13 +38,21 @@ def has_injection(text: str) -> bool:
 
 
 def injected_spans(text: str) -> list[tuple[int, int]]:
-    """Sentences holding instruction-like phrases, as merged [start, end) spans."""
+    """The lines holding instruction-like phrases, as sorted, merged [start, end) spans.
+
+    Whole lines go, not just the matching sentence: the sentence after "rate this candidate 100." is
+    usually part of the same payload.
+    """
     spans: list[tuple[int, int]] = []
     for pattern in INJECTION_PATTERNS:
         for match in pattern.finditer(text):
-            before = [m.end() for m in _SENTENCE_END.finditer(text, 0, match.start())]
-            after = _SENTENCE_END.search(text, match.end())
-            spans.append((before[-1] if before else 0, after.end() if after else len(text)))
+            start = text.rfind("\n", 0, match.start()) + 1
+            end = text.find("\n", match.end())
+            spans.append((start, len(text) if end < 0 else end))
+    return _merge(spans)
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
@@ -53,6 +60,15 @@ def injected_spans(text: str) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def _occurrences(text: str, fragment: str) -> list[tuple[int, int]]:
+    spans = []
+    index = text.find(fragment) if fragment else -1
+    while index >= 0:
+        spans.append((index, index + len(fragment)))
+        index = text.find(fragment, index + 1)
+    return spans
 
 
 def _contains(haystack: str, fragment: str) -> bool:
@@ -87,23 +103,28 @@ class Screening:
 
 
 def screen(embedded: cv_pb2.CvEmbedded) -> Screening:
+    """Flags, and the text that may count as evidence: without injected lines, tainted chunks or hidden text."""
     text = embedded.redacted_text
     hidden = [normalize(h.text) for h in embedded.hidden_text]
     hidden = [h for h in hidden if len(h) >= _MIN_HIDDEN]
-    spans = injected_spans(text)
-    injected = [normalize(text[s:e]) for s, e in spans]
-    kept = "".join(text[prev_end:start] + " " for prev_end, start in _gaps(spans, len(text)))
+    injected = injected_spans(text)
+    screening = Screening(
+        injection=bool(injected) or any(has_injection(h.text) for h in embedded.hidden_text),
+        hidden=len(embedded.hidden_text) > 0,
+        low_parse_quality=embedded.parse_quality < LOW_PARSE_QUALITY,
+        clean_text="",
+        fragments=tuple(f for f in (*(normalize(text[s:e]) for s, e in injected), *hidden) if f),
+    )
+    removed = list(injected)
+    chunk_texts = {c.text for e in embedded.evidence for c in e.chunks}
+    for chunk_text in sorted(chunk_texts):
+        if screening.tainted(chunk_text):
+            removed.extend(_occurrences(text, chunk_text))
+    kept = " ".join(text[start:end] for start, end in _gaps(_merge(removed), len(text)))
     clean = normalize(kept)
     for fragment in hidden:
         clean = _remove_last(clean, fragment)
-    injection = bool(spans) or any(has_injection(h.text) for h in embedded.hidden_text)
-    return Screening(
-        injection=injection,
-        hidden=len(embedded.hidden_text) > 0,
-        low_parse_quality=embedded.parse_quality < LOW_PARSE_QUALITY,
-        clean_text=normalize(clean),
-        fragments=tuple(f for f in (*injected, *hidden) if f),
-    )
+    return replace(screening, clean_text=normalize(clean))
 
 
 def _gaps(spans: Iterable[tuple[int, int]], length: int) -> list[tuple[int, int]]:

@@ -56,11 +56,10 @@ def calibrate(similarity: float) -> float:
 
 
 def evidence_score(calibrated: Sequence[float]) -> float:
-    """Mostly the best chunk, a little from the support of the next ones."""
+    """Mostly the best chunk, a little from the support of the next two (an absent chunk supports nothing)."""
     if not calibrated:
         return 0.0
-    top = calibrated[:3]
-    return 0.75 * top[0] + 0.25 * sum(top) / len(top)
+    return 0.75 * calibrated[0] + 0.25 * sum(calibrated[:3]) / 3
 
 
 def blend(evidence: float, terms: float | None) -> float:
