@@ -1,0 +1,1 @@
+"""Shortlist notify: delivers scores to webhook subscriptions with Standard Webhooks signatures."""
