@@ -14,20 +14,26 @@ tracer = trace.get_tracer("shortlist.runtime.producer")
 
 class EventProducer:
     def __init__(self, settings: KafkaSettings, service: str) -> None:
+        self._settings = settings
         self._service = service
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            enable_idempotence=settings.kafka_idempotence,
-            acks="all",
-            request_timeout_ms=settings.kafka_request_timeout_ms,
-            linger_ms=5,
-        )
+        self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
+        # Created here, not in __init__: aiokafka needs a running event loop, and services are built before it.
+        s = self._settings
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap,
+            enable_idempotence=s.kafka_idempotence,
+            acks="all",
+            request_timeout_ms=s.kafka_request_timeout_ms,
+            linger_ms=5,
+        )
         await self._producer.start()
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
 
     async def publish(self, message: Message, key: str, event_id: str | None = None) -> Envelope:
         """Send one event and wait until the broker has it. Returns its envelope (ce_id, time, ...)."""
@@ -42,5 +48,6 @@ class EventProducer:
         return envelope
 
     async def send_raw(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        assert self._producer is not None, "start() first"
         await self._producer.send_and_wait(topic, value=value, key=key, headers=headers)
         metrics.RECORDS_OUT.labels(self._service, topic).inc()
