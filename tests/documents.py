@@ -89,4 +89,4 @@ def make_scanned_pdf() -> bytes:
 
 def make_encrypted_pdf(lines: Sequence[str]) -> bytes:
     doc = pymupdf.open(stream=make_pdf(lines), filetype="pdf")
-    return doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="owner")
+    return doc.tobytes(encryption=pymupdf.mupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="owner")

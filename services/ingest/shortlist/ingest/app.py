@@ -1,0 +1,35 @@
+"""The ingest service: REST API for jobs and applications, the cv.submitted.v1 consumer and the status read model."""
+
+from fastapi import FastAPI
+
+from shortlist.ingest.api import router
+from shortlist.ingest.config import Settings
+from shortlist.ingest.handlers import IngestHandlers
+from shortlist.ingest.pipeline import Ingestor
+from shortlist.ingest.store import Store
+from shortlist.runtime.http import create_app
+from shortlist.runtime.service import Service
+
+
+def build(settings: Settings | None = None) -> tuple[Service, FastAPI]:
+    settings = settings or Settings()
+    service = Service(settings)
+    store = Store.for_settings(settings.database_url, settings.state_path("ingest.db"))
+    ingestor = Ingestor(settings, store, service.producer)
+    service.consume(settings.consumer_group, IngestHandlers(store, ingestor).routes())
+    service.on_start(store.create)
+    service.on_stop(store.close)
+
+    async def readiness() -> str | None:
+        reason = await service.readiness()
+        if reason is not None:
+            return reason
+        try:
+            await store.ping()
+        except Exception:
+            return "database unavailable"
+        return None
+
+    app = create_app(settings.service_name, readiness, routers=[router(settings, store, ingestor, service.producer)])
+    app.state.store = store
+    return service, app

@@ -1,0 +1,12 @@
+"""Ingest's own Prometheus metrics (prefix ``shortlist_``)."""
+
+from prometheus_client import Counter, Histogram
+
+DOCUMENTS = Counter(
+    "shortlist_ingest_documents_total", "Documents extracted, by detected type and outcome", ["type", "outcome"]
+)
+EXTRACTION_SECONDS = Histogram(
+    "shortlist_ingest_extraction_seconds",
+    "Time to extract one document",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
