@@ -25,7 +25,9 @@ INJECTION_PATTERNS = tuple(
 _WS = re.compile(r"\s+")
 #: Characters compared at each end of a long fragment to find it inside a chunk.
 _EDGE = 40
-_MIN_HIDDEN = 4
+#: Ingest keeps hidden text out of the CV text. Should an extractor let it through, a hidden fragment this long
+#: found verbatim in the text is that same content; shorter ones ("Python") are as likely visible words too.
+_MIN_HIDDEN = 20
 LOW_PARSE_QUALITY = 0.5
 
 
