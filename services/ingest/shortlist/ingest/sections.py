@@ -10,7 +10,8 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
     "summary": (
         "summary", "profile", "professional summary", "professional profile", "career summary", "about me",
         "about", "objective", "career objective", "personal statement", "overview", "profile summary",
-        "executive summary", "personal profile", "introduction",
+        "executive summary", "personal profile", "introduction", "career overview", "professional overview",
+        "summary of qualifications", "qualifications summary",
     ),
     "experience": (
         "experience", "work experience", "professional experience", "employment", "employment history",
@@ -18,14 +19,16 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
         "positions held", "projects", "selected projects", "key projects", "internships", "experience and projects",
     ),
     "education": (
-        "education", "academic background", "education and training", "academic qualifications",
+        "education", "educational background", "academic background", "education and training",
+        "academic qualifications",
         "qualifications", "academic history", "studies", "education and qualifications", "academic record",
     ),
     "skills": (
         "skills", "technical skills", "key skills", "core skills", "core competencies", "competencies",
         "technologies", "tools", "expertise", "areas of expertise", "skills and tools", "tech stack",
         "skills and competencies", "it skills", "computer skills", "technical expertise", "skill set", "skillset",
-        "tools and technologies", "skills and abilities", "professional skills",
+        "tools and technologies", "skills and abilities", "professional skills", "core strengths", "strengths",
+        "highlights", "skill highlights", "technical proficiencies",
     ),
     "certifications": (
         "certifications", "certification", "certificates", "licenses", "licenses and certifications",
@@ -34,7 +37,8 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
     ),
     "other": (
         "languages", "interests", "hobbies", "hobbies and interests", "references", "publications", "awards",
-        "honors", "honours", "achievements", "volunteering", "volunteer experience", "activities", "memberships",
+        "honors", "honours", "achievements", "accomplishments", "volunteering", "volunteer experience", "activities",
+        "memberships",
         "additional information", "personal details", "personal information", "contact", "contact details",
         "referees", "patents", "presentations", "leadership", "extracurricular activities",
     ),
