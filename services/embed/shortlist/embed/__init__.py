@@ -1,0 +1,1 @@
+"""Shortlist embed: CV chunks and job requirements in Qdrant, evidence per requirement."""

@@ -1,0 +1,60 @@
+"""Wiring of the embed service: consumers, vector store, model and HTTP routes."""
+
+import asyncio
+
+from fastapi import FastAPI
+
+from shortlist.embed.config import Settings
+from shortlist.embed.embedder import Embedder, MiniLmEmbedder
+from shortlist.embed.handlers import EmbedHandlers
+from shortlist.embed.store import VectorStore
+from shortlist.runtime.http import create_app
+from shortlist.runtime.service import Service
+from shortlist.runtime.topics import CV_INGESTED, JOBS_POSTED
+
+CV_GROUP = "shortlist-embed"
+JOBS_GROUP = "shortlist-embed-jobs"
+
+
+def build(settings: Settings | None = None, embedder: Embedder | None = None) -> tuple[Service, FastAPI]:
+    """The embed service. ``embedder`` defaults to all-MiniLM-L6-v2 (tests pass one loaded model to share)."""
+    settings = settings or Settings()
+    model = embedder or MiniLmEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
+    store = (
+        VectorStore(model.dimension, url=settings.qdrant_url, api_key=settings.qdrant_api_key)
+        if settings.qdrant_url
+        else VectorStore(model.dimension, path=settings.state_path("qdrant"))
+    )
+    service = Service(settings)
+    handlers = EmbedHandlers(settings, model, store, service.producer)
+    # Jobs have their own group: a CV waiting for its job blocks its consumer's next fetch, so the job
+    # must arrive through another consumer.
+    service.consume(JOBS_GROUP, {JOBS_POSTED: handlers.on_job_posted})
+    service.consume(CV_GROUP, {CV_INGESTED: handlers.on_cv_ingested})
+
+    loading: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        await store.start()
+        # The model loads while the consumers join their groups.
+        loading.append(asyncio.create_task(asyncio.to_thread(model.load), name="load embedding model"))
+
+    async def stop() -> None:
+        for task in loading:
+            await asyncio.gather(task, return_exceptions=True)
+        await store.close()
+
+    service.on_start(start)
+    service.on_stop(stop)
+
+    async def readiness() -> str | None:
+        if not loading or not loading[0].done():
+            return "loading the embedding model"
+        if loading[0].exception() is not None:
+            return "the embedding model failed to load"
+        return await service.readiness()
+
+    app = create_app("embed", readiness)
+    app.state.store = store
+    app.state.embedder = model
+    return service, app
