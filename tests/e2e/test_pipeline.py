@@ -133,6 +133,8 @@ async def test_undecodable_submission_is_dead_lettered_and_the_next_one_flows(st
         assert headers["dlt-exception-message"]
         status = await wait_for_status(ingest, valid.application_id, {"scored", "notified", "failed"})
         assert status["status"] in {"scored", "notified"}, status
+        poisoned = await wait_for_status(ingest, "poisoned", {"failed"})
+        assert poisoned["failure"]["code"] == "undecodable"
 
 
 async def _first_record(settings: KafkaSettings, topic: str, key: bytes, timeout: float = 60) -> Any:
