@@ -3,8 +3,8 @@
 import sys
 from pathlib import Path
 
-import grpc_tools  # type: ignore[import-untyped]
-from grpc_tools import protoc  # type: ignore[import-untyped]
+import grpc_tools
+from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"

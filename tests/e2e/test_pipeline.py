@@ -44,8 +44,10 @@ CV_LINES = [
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
-async def wait_for_status(client: httpx.AsyncClient, app_id: str, wanted: set[str], timeout: float = 180) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
+async def wait_for_status(
+    client: httpx.AsyncClient, app_id: str, wanted: set[str], within: float = 180
+) -> dict[str, Any]:
+    deadline = time.monotonic() + within
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
         response = await client.get(f"/v1/applications/{app_id}")
@@ -90,8 +92,10 @@ async def test_pdf_upload_is_scored_notified_and_ranked(stack: Stack, receiver: 
     assert {"cv.ingested.v1 process", "cv.embedded.v1 process", "cv.scored.v1 process"} <= names
 
 
-async def _spans_of_trace(state_dir: Path, trace_id: str, services: set[str], timeout: float = 30) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
+async def _spans_of_trace(
+    state_dir: Path, trace_id: str, services: set[str], within: float = 30
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + within
     spans: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         spans = [
@@ -117,7 +121,9 @@ async def test_undecodable_submission_is_dead_lettered_and_the_next_one_flows(st
         await producer.start()
         try:
             poison_headers = encode_headers(new_envelope(valid, source="/tests"))
-            await producer.send_and_wait(CV_SUBMITTED, b"\xff\x00 not protobuf", key=b"poisoned", headers=poison_headers)
+            await producer.send_and_wait(
+                CV_SUBMITTED, b"\xff\x00 not protobuf", key=b"poisoned", headers=poison_headers
+            )
             await producer.send_and_wait(
                 CV_SUBMITTED,
                 valid.SerializeToString(),
@@ -137,13 +143,13 @@ async def test_undecodable_submission_is_dead_lettered_and_the_next_one_flows(st
         assert poisoned["failure"]["code"] == "undecodable"
 
 
-async def _first_record(settings: KafkaSettings, topic: str, key: bytes, timeout: float = 60) -> Any:
+async def _first_record(settings: KafkaSettings, topic: str, key: bytes, within: float = 60) -> Any:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
