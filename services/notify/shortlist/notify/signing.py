@@ -55,8 +55,8 @@ def verify(
     body: bytes,
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
     now: float | None = None,
-) -> None:
-    """Check a received webhook as a receiver would; raises SignatureError when it must be rejected."""
+) -> bool:
+    """Check a received webhook as a receiver would: True when genuine, else SignatureError says why."""
     lower = {k.lower(): v for k, v in headers.items()}
     message_id = lower.get("webhook-id")
     timestamp_text = lower.get("webhook-timestamp")
@@ -73,5 +73,5 @@ def verify(
     expected = sign(secret, message_id, timestamp, body).encode()
     for candidate in signatures.split():
         if candidate.startswith("v1,") and hmac.compare_digest(candidate.encode(), expected):
-            return
+            return True
     raise SignatureError("no matching v1 signature")
