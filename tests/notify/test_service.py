@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,6 +36,12 @@ async def api(
         assert await asyncio.to_thread(Path(settings.state_dir, "notify.db").exists)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notify") as client:
             yield client
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def scored(job_id: str, score: float = 82.5) -> score_pb2.CvScored:
@@ -151,10 +158,11 @@ async def test_failures_are_retried_and_reported_per_subscription(
     flaky = await subscribe(api, receiver.url(f"/flaky-{unique}"), job_id=job_id)
     down = await subscribe(api, receiver.url(f"/down-{unique}"), job_id=job_id)
     gone = await subscribe(api, receiver.url(f"/gone-{unique}"), job_id=job_id)
+    closed = await subscribe(api, f"http://127.0.0.1:{closed_port()}/hook", job_id=job_id)
 
     event = scored(job_id)
     await producer.publish(event, key=event.application_id)
-    events = {e.subscription_id: e for e in await delivery_events(kafka_settings, event.application_id, 3)}
+    events = {e.subscription_id: e for e in await delivery_events(kafka_settings, event.application_id, 4)}
 
     flaky_requests = receiver.at(f"/flaky-{unique}")
     assert len(flaky_requests) == 3
@@ -169,6 +177,9 @@ async def test_failures_are_retried_and_reported_per_subscription(
 
     assert len(receiver.at(f"/gone-{unique}")) == 1
     assert (events[gone["id"]].outcome, events[gone["id"]].attempt) == ("gave_up", 1)
+
+    assert (events[closed["id"]].outcome, events[closed["id"]].attempt) == ("gave_up", 3)
+    assert events[closed["id"]].error == "connection_error"
 
 
 async def test_filters_decide_who_gets_a_score_and_unmatched_scores_are_reported(
