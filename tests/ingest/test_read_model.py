@@ -140,3 +140,15 @@ async def test_dead_lettered_submission_creates_a_failed_application(store: Stor
         "ats-7",
     )
     assert row.received_at is not None and row.received_at <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize(("outcome", "status"), [("no_subscribers", "notified"), ("gave_up", "scored")])
+async def test_notified_means_delivered_or_nobody_to_tell(
+    store: Store, handlers: IngestHandlers, outcome: str, status: str
+) -> None:
+    app_id = str(uuid.uuid4())
+    await handlers.on_scored(record(CV_SCORED, scored(app_id), app_id))
+    attempt = notify_pb2.DeliveryAttempted(application_id=app_id, job_id="j", outcome=outcome)
+    await handlers.on_delivered(record(NOTIFY_DELIVERED, attempt, app_id))
+    row = await store.get_application(app_id)
+    assert row is not None and row.status == status

@@ -17,6 +17,9 @@ from shortlist.v1 import common_pb2, cv_pb2, notify_pb2, score_pb2
 
 log = logging.getLogger(__name__)
 
+#: Delivery outcomes after which notify is done with an application; a delivery that gave up is not.
+NOTIFIED_OUTCOMES = frozenset({"delivered", "no_subscribers"})
+
 #: The step that consumes each topic, and the status rank that step would reach.
 FAILED_STEP = {
     CV_SUBMITTED: ("ingest", 1),
@@ -102,7 +105,7 @@ class IngestHandlers:
     async def on_delivered(self, record: Record) -> None:
         message = record.message
         assert isinstance(message, notify_pb2.DeliveryAttempted)
-        if message.outcome == "delivered":
+        if message.outcome in NOTIFIED_OUTCOMES:
             await self._progress(record, "notified")
 
     async def _progress(self, record: Record, status: str) -> None:
