@@ -122,12 +122,29 @@ class ConsumerLoop:
                 self._done.pop(tp, None)
 
     async def _handle_partition(self, records: list[RawRecord]) -> None:
+        """Records of one key in order; up to ``consumer_concurrency`` records of different keys at once.
+
+        The committed offset only ever moves over a contiguous run of handled records.
+        """
+        handled: set[int] = set()
+        slots = asyncio.Semaphore(max(1, self._settings.consumer_concurrency))
+
+        async def handle_in_order(same_key: list[RawRecord]) -> None:
+            for raw in same_key:
+                if self._stopping.is_set():
+                    return
+                async with slots:
+                    if not await self._handle(raw):
+                        return
+                handled.add(raw.offset)
+
+        by_key: dict[bytes | int, list[RawRecord]] = {}
         for raw in records:
-            if self._stopping.is_set():
-                return
-            handled = await self._handle(raw)
-            if not handled:
-                return
+            by_key.setdefault(raw.key if raw.key is not None else raw.offset, []).append(raw)
+        await asyncio.gather(*(handle_in_order(same_key) for same_key in by_key.values()))
+        for raw in records:
+            if raw.offset not in handled:
+                break
             self._done[TopicPartition(raw.topic, raw.partition)] = raw.offset + 1
 
     async def _handle(self, raw: RawRecord) -> bool:

@@ -17,6 +17,8 @@ class KafkaSettings(BaseSettings):
     kafka_idempotence: bool = False
     consumer_batch_size: int = 64
     consumer_poll_ms: int = 500
+    consumer_concurrency: int = 1
+    """Records of different keys handled at once per partition (records of one key always in order)."""
     retry_initial_seconds: float = 0.5
     retry_max_seconds: float = 30.0
     retry_max_attempts: int = 8

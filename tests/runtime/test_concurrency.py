@@ -1,0 +1,60 @@
+"""Records of different keys in one partition are handled at once; records of one key stay in order."""
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from shortlist.runtime.consumer import ConsumerLoop
+from shortlist.runtime.producer import EventProducer
+from shortlist.runtime.records import Record
+from shortlist.runtime.settings import KafkaSettings
+from shortlist.v1 import cv_pb2
+from tests.runtime.helpers import eventually, send_event
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def test_keys_run_concurrently_and_each_key_keeps_its_order(
+    kafka_settings: KafkaSettings, producer: EventProducer
+) -> None:
+    topic = f"test.{uuid.uuid4().hex[:8]}.concurrency.v1"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_settings.kafka_bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+    keys = [f"app-{i}" for i in range(6)]
+    for seq in range(4):
+        for key in keys:
+            await send_event(producer, topic, cv_pb2.CvIngested(application_id=key, text=str(seq)), key=key)
+
+    seen: dict[str, list[int]] = {key: [] for key in keys}
+    in_flight = 0
+    most_in_flight = 0
+
+    async def handle(record: Record) -> None:
+        nonlocal in_flight, most_in_flight
+        in_flight += 1
+        most_in_flight = max(most_in_flight, in_flight)
+        await asyncio.sleep(0.05)
+        assert isinstance(record.message, cv_pb2.CvIngested)
+        seen[record.message.application_id].append(int(record.message.text))
+        in_flight -= 1
+
+    settings = kafka_settings.model_copy(update={"consumer_concurrency": 4})
+    loop = ConsumerLoop(
+        settings, "runtime-tests", f"test-concurrency-{uuid.uuid4().hex[:8]}", {topic: handle}, producer
+    )
+    await loop.start()
+    task = asyncio.create_task(loop.run())
+    try:
+        await eventually(lambda: sum(len(v) for v in seen.values()) == 24, "all 24 records to be handled")
+    finally:
+        loop.request_stop()
+        await task
+        await loop.stop()
+    assert all(order == [0, 1, 2, 3] for order in seen.values()), seen
+    assert 1 < most_in_flight <= 4
