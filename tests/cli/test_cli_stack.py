@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shortlist.cli.stack import Stack, StackError
+from shortlist.cli.stack import Stack, StackError, resolve_api_keys
 from shortlist.runtime.broker import EmbeddedBroker, free_port
 
 READY_AFTER_TWO_PROBES = """
@@ -81,6 +81,7 @@ def test_stack_waits_for_readiness_passes_settings_and_stops(
         assert env["SHORTLIST_KAFKA_BOOTSTRAP"] == broker.bootstrap
         assert env["SHORTLIST_STATE_DIR"] == str(state)
         assert env["SHORTLIST_EXTRA"] == "yes"
+        assert env["SHORTLIST_API_KEYS"] == stack.api_key and len(stack.api_key) > 20
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{stack.url('clifake')}/readyz")
     log = (state / "logs" / "clifake.log").read_text()
@@ -114,3 +115,12 @@ def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
         stack = Stack(state_dir=tmp_path, ports={"ingest": port}, bootstrap="127.0.0.1:1", services=("ingest",))
         with pytest.raises(StackError, match=f"ingest \\({port}\\)"):
             stack.start()
+
+
+def test_api_keys_are_generated_unless_given() -> None:
+    generated, client_key = resolve_api_keys(None, {})
+    assert generated == client_key and client_key != resolve_api_keys(None, {})[1]
+    assert resolve_api_keys("mine", {}) == ("mine", "mine")
+    configured = "ops:jobs:read, admin"
+    assert resolve_api_keys(None, {"SHORTLIST_API_KEYS": configured}) == (configured, "ops")
+    assert resolve_api_keys("admin", {"SHORTLIST_API_KEYS": configured}) == (configured, "admin")

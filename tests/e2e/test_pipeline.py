@@ -44,6 +44,10 @@ CV_LINES = [
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
+def auth(stack: Stack) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack.api_key}"}
+
+
 async def wait_for_status(
     client: httpx.AsyncClient, app_id: str, wanted: set[str], within: float = 180
 ) -> dict[str, Any]:
@@ -60,9 +64,9 @@ async def wait_for_status(
 
 
 async def test_pdf_upload_is_scored_notified_and_ranked(stack: Stack, receiver: Receiver) -> None:
-    async with httpx.AsyncClient(base_url=stack.url("notify"), timeout=30) as notify:
+    async with httpx.AsyncClient(base_url=stack.url("notify"), headers=auth(stack), timeout=30) as notify:
         subscription = (await notify.post("/v1/subscriptions", json={"url": receiver.url})).json()
-    async with httpx.AsyncClient(base_url=stack.url("ingest"), timeout=30) as ingest:
+    async with httpx.AsyncClient(base_url=stack.url("ingest"), headers=auth(stack), timeout=30) as ingest:
         job = (await ingest.post("/v1/jobs", json=JOB)).json()
         response = await ingest.post(
             "/v1/applications",
@@ -112,7 +116,7 @@ async def _spans_of_trace(
 
 async def test_undecodable_submission_is_dead_lettered_and_the_next_one_flows(stack: Stack) -> None:
     settings = KafkaSettings(kafka_bootstrap=stack.bootstrap)
-    async with httpx.AsyncClient(base_url=stack.url("ingest"), timeout=30) as ingest:
+    async with httpx.AsyncClient(base_url=stack.url("ingest"), headers=auth(stack), timeout=30) as ingest:
         job = (await ingest.post("/v1/jobs", json=JOB)).json()
         valid = cv_pb2.CvSubmitted(
             application_id="app-after-poison", job_id=job["id"], text="\n".join(CV_LINES), filename="cv.txt"

@@ -36,6 +36,7 @@ CV_LINES = [
     "Python, Kafka, Kubernetes",
 ]
 MAX_UPLOAD = 200_000
+API_KEYS = "test-key, reader-key:jobs:read applications:read"
 
 
 async def start_group_at_end(settings: KafkaSettings, group: str, topics: list[str]) -> None:
@@ -60,13 +61,17 @@ async def ingest(
         state_dir=tmp_path_factory.mktemp("ingest-state"),
         consumer_group=f"shortlist-ingest-{uuid.uuid4().hex[:8]}",
         max_upload_bytes=MAX_UPLOAD,
+        api_keys=API_KEYS,
     )
     service, app = build(settings)
     topics = list(IngestHandlers(None, None).routes())  # type: ignore[arg-type]
     await start_group_at_end(settings, settings.consumer_group, topics)
     async with service.running():
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest", timeout=30) as client:
+        headers = {"Authorization": "Bearer test-key"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://ingest", headers=headers, timeout=30
+        ) as client:
             yield client
 
 
@@ -290,3 +295,38 @@ async def test_upstream_submissions(
     assert failed["failure"]["code"] == "unsupported_media_type" and failed["failure"]["step"] == "ingest"
     orphaned = await wait_for(ingest, orphan, lambda b: b["status"] == "failed")
     assert orphaned["failure"]["code"] == "job_not_found"
+
+
+async def test_every_v1_route_needs_a_key_with_its_scope(ingest: httpx.AsyncClient) -> None:
+    job = await create_job(ingest)
+    routes = [
+        ("GET", "/v1/jobs", "jobs:read"),
+        ("GET", f"/v1/jobs/{job['id']}", "jobs:read"),
+        ("POST", "/v1/jobs", "jobs:write"),
+        ("GET", f"/v1/jobs/{job['id']}/ranking", "applications:read"),
+        ("POST", "/v1/applications", "applications:write"),
+        ("GET", "/v1/applications/some-id", "applications:read"),
+    ]
+    for method, path, scope in routes:
+        anonymous = await ingest.request(method, path, headers={"Authorization": ""})
+        assert anonymous.status_code == 401, path
+        assert anonymous.json()["error"]["code"] == "unauthorized"
+        unknown = await ingest.request(method, path, headers={"Authorization": "Bearer not-a-key"})
+        assert unknown.status_code == 401, path
+        reader = await ingest.request(method, path, headers={"Authorization": "Bearer reader-key"}, json={})
+        if scope.endswith(":write"):
+            assert reader.status_code == 403, path
+            assert reader.json()["error"] == {"code": "forbidden", "message": f"the API key lacks the scope '{scope}'"}
+        else:
+            assert reader.status_code in (200, 404), path
+    assert (await ingest.get("/healthz", headers={"Authorization": ""})).status_code == 200
+
+
+async def test_without_configured_keys_every_v1_call_is_refused(tmp_path_factory: pytest.TempPathFactory) -> None:
+    settings = Settings(state_dir=tmp_path_factory.mktemp("ingest-nokeys"), api_keys="")
+    _, app = build(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as client:
+        for key in ("", "Bearer test-key"):
+            response = await client.get("/v1/jobs", headers={"Authorization": key})
+            assert response.status_code == 401
+            assert response.json()["error"]["code"] == "unauthorized"

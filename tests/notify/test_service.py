@@ -27,6 +27,7 @@ async def api(
     settings = Settings(
         **{**kafka_settings.model_dump(), "state_dir": tmp_path_factory.mktemp("notify") / "state"},
         webhook_allowed_hosts="127.0.0.1",
+        api_keys="test-key",
         webhook_max_attempts=3,
         webhook_backoff_initial_seconds=0.05,
         webhook_backoff_max_seconds=0.2,
@@ -34,7 +35,11 @@ async def api(
     service, app = build(settings)
     async with service.running():
         assert await asyncio.to_thread(Path(settings.state_dir, "notify.db").exists)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notify") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://notify",
+            headers={"Authorization": "Bearer test-key"},
+        ) as client:
             yield client
 
 

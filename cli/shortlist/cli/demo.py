@@ -106,12 +106,14 @@ def run_demo(
     files = sorted(p for p in (examples / "cvs").iterdir() if p.suffix.lower() in CV_SUFFIXES)
     if state_dir.exists():
         shutil.rmtree(state_dir)
-    stack = Stack(state_dir=state_dir, ports=available_ports(ports_from_env()), console=console, echo=False)
+    stack = Stack(
+        state_dir=state_dir, ports=available_ports(ports_from_env()), console=console, echo=False, api_key=api_key
+    )
     with console.status("starting the broker and the four services (the embedding model takes a few seconds)"):
         stack.start()
     try:
         console.print(f"[green]stack ready[/] — ingest at {stack.url('ingest')}, logs in {stack.log_dir}")
-        with IngestClient(stack.url("ingest"), api_key) as client:
+        with IngestClient(stack.url("ingest"), stack.api_key) as client:
             posted = client.create_job(job.title, job.description)
             job_id = str(posted["id"])
             console.print(

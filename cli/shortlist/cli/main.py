@@ -101,14 +101,21 @@ def up(
     for name, port in zip(SERVICES, (ingest_port, embed_port, score_port, notify_port), strict=True):
         if port is not None:
             ports[name] = port
-    stack = Stack(state_dir=state_dir.resolve(), ports=ports, bootstrap=options(ctx).bootstrap, console=err)
+    stack = Stack(
+        state_dir=state_dir.resolve(),
+        ports=ports,
+        bootstrap=options(ctx).bootstrap,
+        console=err,
+        api_key=options(ctx).api_key,
+    )
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         stack.start()
         err.print("\n[bold green]Shortlist is up[/] (Ctrl-C stops it)")
         for name in SERVICES:
             err.print(f"  {name:<7} {stack.url(name)}   docs {stack.url(name)}/docs")
-        err.print(f"  kafka   {stack.bootstrap}\n  state   {stack.state_dir}\n")
+        err.print(f"  kafka   {stack.bootstrap}\n  state   {stack.state_dir}")
+        err.print(f"  api key {stack.api_key}   (export SHORTLIST_API_KEY={stack.api_key})\n", markup=False)
         stack.wait()
     except KeyboardInterrupt:
         err.print("\nstopping…")

@@ -5,6 +5,7 @@ import collections
 import concurrent.futures
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -54,6 +55,20 @@ def ports_from_env(env: Mapping[str, str] | None = None) -> dict[str, int]:
     """Ports set through ``SHORTLIST_<SERVICE>_PORT``, else the defaults."""
     env = os.environ if env is None else env
     return {name: int(env.get(f"SHORTLIST_{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()}
+
+
+def resolve_api_keys(explicit: str | None, env: Mapping[str, str]) -> tuple[str, str]:
+    """The services' ``SHORTLIST_API_KEYS`` and the key clients send.
+
+    ``SHORTLIST_API_KEYS`` as given when set (clients send the explicit key, else its first key); else the
+    explicit key with every scope; else a new random key with every scope.
+    """
+    configured = env.get("SHORTLIST_API_KEYS", "").strip()
+    first = next((e.partition(":")[0].strip() for e in configured.split(",") if e.strip()), "")
+    if first:
+        return configured, explicit or first
+    key = explicit or f"sk_{secrets.token_urlsafe(24)}"
+    return key, key
 
 
 def run_coroutine(factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -106,6 +121,7 @@ class Stack:
         ready_timeout: float = 120.0,
         stop_timeout: float = 20.0,
         services: tuple[str, ...] = SERVICES,
+        api_key: str | None = None,
     ) -> None:
         self.state_dir = Path(state_dir) if state_dir is not None else Path.cwd() / ".shortlist"
         self.ports = {**DEFAULT_PORTS, **(ports or {})}
@@ -121,6 +137,7 @@ class Stack:
         self._processes: dict[str, _Process] = {}
         self._files: dict[str, IO[str]] = {}
         self._lock = threading.Lock()
+        self.api_keys, self.api_key = resolve_api_keys(api_key, {**os.environ, **self._env})
 
     @property
     def bootstrap(self) -> str:
@@ -181,6 +198,7 @@ class Stack:
         )
         env.update({f"SHORTLIST_{n.upper()}_PORT": str(p) for n, p in self.ports.items()})
         env.update(self._env)
+        env["SHORTLIST_API_KEYS"] = self.api_keys
         return env
 
     def _spawn(self, name: str) -> None:

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field, field_validator
 
@@ -14,6 +14,7 @@ from shortlist.ingest.extraction import ExtractionError
 from shortlist.ingest.pipeline import Ingestor, Submission, derived_id
 from shortlist.ingest.requirements import default_weight, derive_requirements
 from shortlist.ingest.store import STATUSES, Application, Job, Store, utcnow
+from shortlist.runtime.auth import KeyRing
 from shortlist.runtime.http import ApiError
 from shortlist.runtime.producer import EventProducer
 from shortlist.v1 import common_pb2, jobs_pb2
@@ -103,6 +104,11 @@ def job_posted(job: Job) -> jobs_pb2.JobPosted:
 
 def router(settings: Settings, store: Store, ingestor: Ingestor, producer: EventProducer) -> APIRouter:
     api = APIRouter(prefix="/v1")
+    keys = KeyRing(settings.api_keys)
+    read_jobs = [Depends(keys.require("jobs:read"))]
+    write_jobs = [Depends(keys.require("jobs:write"))]
+    read_applications = [Depends(keys.require("applications:read"))]
+    write_applications = [Depends(keys.require("applications:write"))]
 
     async def existing_job(job_id: str) -> Job:
         job = await store.get_job(job_id)
@@ -110,7 +116,7 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
             raise ApiError(404, "job_not_found", f"job {job_id} does not exist")
         return job
 
-    @api.post("/jobs", status_code=201, tags=["jobs"])
+    @api.post("/jobs", status_code=201, tags=["jobs"], dependencies=write_jobs)
     async def create_job(body: JobIn) -> dict[str, Any]:
         job_id = str(uuid.uuid4())
         drafts: list[tuple[str, str, float]]
@@ -140,18 +146,18 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
         await store.add(job)
         return job_view(job)
 
-    @api.get("/jobs", tags=["jobs"])
+    @api.get("/jobs", tags=["jobs"], dependencies=read_jobs)
     async def list_jobs(
         limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0
     ) -> dict[str, Any]:
         total, jobs = await store.list_jobs(limit, offset)
         return {"total": total, "items": [job_view(job) for job in jobs]}
 
-    @api.get("/jobs/{job_id}", tags=["jobs"])
+    @api.get("/jobs/{job_id}", tags=["jobs"], dependencies=read_jobs)
     async def get_job(job_id: str) -> dict[str, Any]:
         return job_view(await existing_job(job_id))
 
-    @api.get("/jobs/{job_id}/ranking", tags=["jobs"])
+    @api.get("/jobs/{job_id}/ranking", tags=["jobs"], dependencies=read_applications)
     async def ranking(
         job_id: str,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -173,7 +179,7 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
         ]
         return {"job_id": job_id, "total": total, "items": items}
 
-    @api.post("/applications", status_code=202, tags=["applications"])
+    @api.post("/applications", status_code=202, tags=["applications"], dependencies=write_applications)
     async def submit(
         request: Request,
         file: Annotated[UploadFile, File()],
@@ -217,7 +223,7 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
             "status_url": f"/v1/applications/{submission.application_id}",
         }
 
-    @api.get("/applications/{application_id}", tags=["applications"])
+    @api.get("/applications/{application_id}", tags=["applications"], dependencies=read_applications)
     async def get_application(application_id: str) -> dict[str, Any]:
         row = await store.get_application(application_id)
         if row is None:

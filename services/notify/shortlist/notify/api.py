@@ -3,12 +3,13 @@
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from shortlist.notify import targets
 from shortlist.notify.signing import generate_secret, secret_key
 from shortlist.notify.store import Delivery, NewSubscription, Store, Subscription, utc
+from shortlist.runtime.auth import KeyRing
 from shortlist.runtime.http import ApiError
 
 
@@ -69,10 +70,12 @@ def _delivery(d: Delivery) -> DeliveryOut:
     )
 
 
-def router(store: Store, allowed_hosts: frozenset[str]) -> APIRouter:
+def router(store: Store, allowed_hosts: frozenset[str], keys: KeyRing) -> APIRouter:
     api = APIRouter(prefix="/v1", tags=["subscriptions"])
+    read = [Depends(keys.require("subscriptions:read"))]
+    write = [Depends(keys.require("subscriptions:write"))]
 
-    @api.post("/subscriptions", status_code=201)
+    @api.post("/subscriptions", status_code=201, dependencies=write)
     async def create_subscription(body: SubscriptionIn) -> CreatedSubscription:
         try:
             await targets.check(body.url, allowed_hosts)
@@ -86,24 +89,24 @@ def router(store: Store, allowed_hosts: frozenset[str]) -> APIRouter:
         created = await store.add_subscription(NewSubscription(body.url, secret, body.job_id, body.min_score))
         return CreatedSubscription(**_subscription(created), secret=created.secret)
 
-    @api.get("/subscriptions")
+    @api.get("/subscriptions", dependencies=read)
     async def list_subscriptions(job_id: str | None = None) -> SubscriptionList:
         return SubscriptionList(items=[SubscriptionOut(**_subscription(s)) for s in await store.subscriptions(job_id)])
 
-    @api.get("/subscriptions/{subscription_id}")
+    @api.get("/subscriptions/{subscription_id}", dependencies=read)
     async def get_subscription(subscription_id: str) -> SubscriptionOut:
         found = await store.subscription(subscription_id)
         if found is None:
             raise ApiError(404, "subscription_not_found", "no active subscription has this id")
         return SubscriptionOut(**_subscription(found))
 
-    @api.delete("/subscriptions/{subscription_id}", status_code=204)
+    @api.delete("/subscriptions/{subscription_id}", status_code=204, dependencies=write)
     async def delete_subscription(subscription_id: str) -> Response:
         if not await store.deactivate(subscription_id):
             raise ApiError(404, "subscription_not_found", "no active subscription has this id")
         return Response(status_code=204)
 
-    @api.get("/deliveries", tags=["deliveries"])
+    @api.get("/deliveries", tags=["deliveries"], dependencies=read)
     async def list_deliveries(
         subscription_id: str | None = None,
         application_id: str | None = None,

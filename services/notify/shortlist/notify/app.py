@@ -6,6 +6,7 @@ from shortlist.notify.api import router
 from shortlist.notify.config import Settings
 from shortlist.notify.handlers import Notifier
 from shortlist.notify.store import Store
+from shortlist.runtime.auth import KeyRing
 from shortlist.runtime.database import database_url
 from shortlist.runtime.http import create_app
 from shortlist.runtime.service import Service
@@ -23,5 +24,9 @@ def build(settings: Settings) -> tuple[Service, FastAPI]:
     service.on_stop(store.stop)
     service.on_stop(notifier.stop)
     service.consume(GROUP_ID, {CV_SCORED: notifier.handle_scored})
-    app = create_app(settings.service_name, service.readiness, routers=[router(store, settings.allowed_hosts)])
+    app = create_app(
+        settings.service_name,
+        service.readiness,
+        routers=[router(store, settings.allowed_hosts, KeyRing(settings.api_keys))],
+    )
     return service, app
