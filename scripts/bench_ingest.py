@@ -1,10 +1,12 @@
 """Extraction speed and quality on a folder of real CV PDFs, two PDF libraries side by side.
 
-``python -m scripts.bench_ingest <folder>`` reads every PDF under the folder (recursively), extracts each
-one in this single process (one core) with
+``python -m scripts.bench_ingest <folder>`` reads every PDF under the folder (recursively) and extracts
+each one in this single process, pinned to one core, with
 
-- ``pymupdf``: ingest's own extraction (PyMuPDF, visible text in reading order, hidden text apart), and
-- ``pypdfium2``: PDFium's text layer, through the same normalisation and section finder,
+- ``pymupdf``: PyMuPDF's plain text layer, then ingest's normalisation and section finder;
+- ``pypdfium2``: PDFium's plain text layer, the same way;
+- ``ingest``: ingest's whole PDF extraction (PyMuPDF, reading order, hidden-text checks: colours,
+  sizes, clipping), which is what the service runs;
 
 then prints PDFs per second per core, the p95 time per file, and how many files gave non-empty text with
 at least three sections. The figures go to the ``bench-ingest`` section of docs/benchmarks.md.
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pymupdf
 import pypdfium2
 
 from scripts.benchmarks_doc import write_section
@@ -28,9 +31,15 @@ MIN_SECTIONS = 3
 TARGET_PER_SECOND = 20.0
 
 
-def with_pymupdf(data: bytes) -> tuple[str, list[Span]]:
+def with_ingest(data: bytes) -> tuple[str, list[Span]]:
     result = extract(data, "cv.pdf", "application/pdf")
     return result.text, result.sections
+
+
+def with_pymupdf(data: bytes) -> tuple[str, list[Span]]:
+    with pymupdf.open(stream=data, filetype="pdf") as pdf:
+        text = normalize("\n\n".join(page.get_text() for page in pdf))
+    return text, find_sections(text)
 
 
 def with_pypdfium2(data: bytes) -> tuple[str, list[Span]]:
@@ -52,6 +61,13 @@ def with_pypdfium2(data: bytes) -> tuple[str, list[Span]]:
 LIBRARIES: dict[str, Callable[[bytes], tuple[str, list[Span]]]] = {
     "pymupdf": with_pymupdf,
     "pypdfium2": with_pypdfium2,
+    "ingest": with_ingest,
+}
+LIBRARY_ROWS = ("pymupdf", "pypdfium2")
+DESCRIPTIONS = {
+    "pymupdf": "PyMuPDF text layer",
+    "pypdfium2": "pypdfium2 text layer",
+    "ingest": "ingest's extraction (PyMuPDF + reading order + hidden-text checks)",
 }
 
 
@@ -114,31 +130,32 @@ def main(argv: list[str]) -> int:
     runs = [measure(library, documents, root) for library in LIBRARIES]
 
     print(f"{len(documents)} PDFs from {root}, one process (one core)\n")
-    print(f"{'library':<10} {'PDFs/s/core':>12} {'p95 ms/file':>12} {'ok (text, >=3 sections)':>26}")
+    print(f"{'extractor':<10} {'PDFs/s/core':>12} {'p95 ms/file':>12} {'ok (text, >=3 sections)':>26}")
     for run in runs:
         print(f"{run.library:<10} {run.per_second:>12.1f} {run.p95_ms:>12.1f} {run.passed:>20}/{len(documents)}")
     for run in runs:
         for failure in run.failures:
             print(f"  {run.library} fails {failure}")
-    complete = [r for r in runs if not r.failures]
+    complete = [r for r in runs if not r.failures and r.library in LIBRARY_ROWS]
     kept = max(complete, key=lambda r: r.per_second) if complete else None
+    service = next(r for r in runs if r.library == "ingest")
+    target = "met" if service.per_second >= TARGET_PER_SECOND and not service.failures else "NOT met"
     verdict = (
-        f"kept: {kept.library} (the fastest that extracts every file with >= {MIN_SECTIONS} sections); "
-        f"target {TARGET_PER_SECOND:g} PDFs/s/core {'met' if kept.per_second >= TARGET_PER_SECOND else 'NOT met'}"
+        f"faster library that extracts every file with >= {MIN_SECTIONS} sections: {kept.library}; "
+        f"ingest's whole extraction: {service.per_second:.1f} PDFs/s/core, target {TARGET_PER_SECOND:g} {target}"
         if kept
         else "no library extracted every file with enough sections"
     )
     print("\n" + verdict)
 
     rows = "\n".join(
-        f"| {r.library}{' (ingest)' if r.library == 'pymupdf' else ''} | {r.per_second:.1f} | {r.p95_ms:.1f} | "
-        f"{r.passed}/{len(documents)} |"
+        f"| {DESCRIPTIONS[r.library]} | {r.per_second:.1f} | {r.p95_ms:.1f} | {r.passed}/{len(documents)} |"
         for r in runs
     )
     body = (
         f"{len(documents)} real CV PDFs, extracted one after another in one process (one core). "
         f"A file passes with non-empty text and at least {MIN_SECTIONS} kinds of section found.\n\n"
-        "| library | PDFs/s per core | p95 ms per file | files passing |\n|---|---:|---:|---:|\n"
+        "| extractor | PDFs/s per core | p95 ms per file | files passing |\n|---|---:|---:|---:|\n"
         f"{rows}\n\n{verdict}.\n"
     )
     failures = [f"- {r.library}: {f}" for r in runs for f in r.failures]

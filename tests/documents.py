@@ -1,6 +1,8 @@
 """Real documents generated for tests: PDFs with reportlab, DOCX with python-docx, images with PyMuPDF."""
 
 import io
+import struct
+import zipfile
 from collections.abc import Sequence
 
 import docx
@@ -90,3 +92,64 @@ def make_scanned_pdf() -> bytes:
 def make_encrypted_pdf(lines: Sequence[str]) -> bytes:
     doc = pymupdf.open(stream=make_pdf(lines), filetype="pdf")
     return doc.tobytes(encryption=pymupdf.mupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="owner")
+
+
+def make_docx_bomb(expanded_bytes: int = 200 * 1024 * 1024, *, understate: bool = False) -> bytes:
+    """A real DOCX plus a part of zeros that inflates to ``expanded_bytes`` (about 200 KB compressed).
+
+    With ``understate`` the central directory claims the part is 1 KB: a lying header.
+    """
+    buffer = io.BytesIO(make_docx(["Jo Bloggs", "# Skills", "Python"]))
+    name = "word/media/filler.bin"
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        chunk = bytes(1024 * 1024)
+        with archive.open(name, "w", force_zip64=expanded_bytes > 2**31) as part:
+            for _ in range(expanded_bytes // len(chunk)):
+                part.write(chunk)
+    data = bytearray(buffer.getvalue())
+    if understate:
+        entry = data.rfind(b"PK\x01\x02", 0, data.rindex(name.encode()))
+        struct.pack_into("<I", data, entry + 24, 1024)
+    return bytes(data)
+
+
+def make_rtf(lines: Sequence[str], hidden: str = "") -> bytes:
+    """An RTF document (font and colour tables, a picture, Unicode escapes) with ``lines`` as paragraphs."""
+    body = "".join(
+        "".join(c if ord(c) < 128 else f"\\u{ord(c)}?" for c in line).replace("{", "\\{").replace("}", "\\}")
+        + "\\par\n"
+        for line in lines
+    )
+    secret = f"{{\\v {hidden}}}\\par\n" if hidden else ""
+    return (
+        "{\\rtf1\\ansi\\ansicpg1252\\deff0{\\fonttbl{\\f0\\fswiss Arial;}}{\\colortbl;\\red0\\green0\\blue0;}\n"
+        "{\\*\\generator Shortlist tests;}{\\info{\\title CV}}\\f0\\fs22\n"
+        f"{body}{secret}{{\\pict\\pngblip 89504e470d0a1a0a}}}}"
+    ).encode("ascii")
+
+
+def make_pdf_with_tricks(lines: Sequence[str], *, on_box: str, white_on_box: str, clipped: str) -> bytes:
+    """``lines`` in black, then a dark blue box with ``on_box`` drawn in the box's own colour (unreadable) and
+    ``white_on_box`` in white (readable), and ``clipped`` drawn outside a clipping path (cut away)."""
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    y = _TOP
+    for line in lines:
+        pdf.setFont("Helvetica", 11)
+        pdf.drawString(50, y, line)
+        y -= _LEADING
+    pdf.setFillColorRGB(0.1, 0.2, 0.5)
+    pdf.rect(40, y - 40, 400, 40, fill=1, stroke=0)
+    pdf.drawString(50, y - 30, on_box)
+    pdf.setFillColorRGB(1, 1, 1)
+    pdf.drawString(50, y - 15, white_on_box)
+    pdf.saveState()
+    path = pdf.beginPath()
+    path.rect(50, 60, 5, 5)
+    pdf.clipPath(path, stroke=0, fill=0)
+    pdf.setFillColorRGB(0, 0, 0)
+    pdf.drawString(50, y - 80, clipped)
+    pdf.restoreState()
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

@@ -34,3 +34,26 @@ def test_headings_and_prose_are_no_names() -> None:
     assert guess_name("Professional Summary\nGrace Hopper") is None
     assert guess_name("I build compilers for a living") is None
     assert guess_name("\n  Ada Lovelace-Byron\nLondon") == "Ada Lovelace-Byron"
+
+
+def test_postal_addresses_and_dates_of_birth() -> None:
+    text = (
+        "Jo Bloggs\n221B Baker Street, London NW1 6XE\nAddress: 12 rue de la Paix, 75002 Paris\n"
+        "Date of birth: 10/12/1985\nBorn 3 March 1990 in Leeds\n1600 Pennsylvania Avenue NW, Washington, DC 20500\n"
+        "Musterstraße 12, 10115 Berlin\nExperience\nManaged 25 staff across 3 sites from 2019 to 2023.\n"
+        "St. Johns College, 1975 St. Johns Road Runners club"
+    )
+    spans = find_pii(text)
+    found = [(s.kind, text[s.start : s.end]) for s in spans if s.kind in ("address", "birth_date")]
+    assert found == [
+        ("address", "221B Baker Street, London NW1 6XE"),
+        ("address", "12 rue de la Paix, 75002 Paris"),
+        ("birth_date", "10/12/1985"),
+        ("birth_date", "3 March 1990"),
+        ("address", "1600 Pennsylvania Avenue NW, Washington, DC 20500"),
+        ("address", "Musterstraße 12, 10115 Berlin"),
+    ]
+    redacted = redact(text, spans)
+    assert "Baker" not in redacted and "1985" not in redacted and "Pennsylvania" not in redacted
+    assert "Managed 25 staff across 3 sites from 2019 to 2023." in redacted
+    assert "[ADDRESS]" in redacted and "[BIRTH_DATE]" in redacted

@@ -11,6 +11,7 @@ from shortlist.ingest.markup import html_text, looks_like_html, looks_like_markd
 from shortlist.ingest.model import Extracted, ExtractionError, Hidden, Limits, RawText, Span
 from shortlist.ingest.office import is_docx, read_docx
 from shortlist.ingest.pdf import read_pdf
+from shortlist.ingest.rtf import read_rtf
 from shortlist.ingest.sections import find_sections
 
 __all__ = ["Extracted", "ExtractionError", "Hidden", "Limits", "Span", "detect_type", "extract"]
@@ -20,6 +21,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 TEXT = "text/plain"
 MARKDOWN = "text/markdown"
 HTML = "text/html"
+RTF = "application/rtf"
 
 _BINARY_MAGIC = {
     b"\x89PNG\r\n\x1a\n": "a PNG image",
@@ -29,7 +31,6 @@ _BINARY_MAGIC = {
     b"II*\x00": "a TIFF image",
     b"MM\x00*": "a TIFF image",
     b"RIFF": "a RIFF file (an image or audio)",
-    b"{\\rtf": "an RTF document",
     b"\x1f\x8b": "a gzip archive",
     b"7z\xbc\xaf": "a 7-zip archive",
     b"Rar!": "a RAR archive",
@@ -46,6 +47,8 @@ def detect_type(data: bytes, filename: str = "", content_type: str | None = None
     head = data[:1024]
     if b"%PDF-" in head:
         return PDF
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
+        return RTF
     if data.startswith(b"PK\x03\x04"):
         if is_docx(data):
             return DOCX
@@ -79,6 +82,8 @@ def extract(
         raw = read_pdf(data, limits)
     elif kind == DOCX:
         raw = read_docx(data, limits)
+    elif kind == RTF:
+        raw = read_rtf(data)
     else:
         raw = _read_text(data, kind)
     text = normalize(raw.text)

@@ -1,4 +1,8 @@
-"""PDF text with PyMuPDF: visible text in reading order, invisible text reported apart."""
+"""PDF text with PyMuPDF: visible text in reading order, invisible text reported apart.
+
+Invisible: outside the page, smaller than 3 pt, fully transparent or in render mode 3, in the colour of what
+is filled behind it (white on a white page, blue on a blue box), or cut away by a clipping path.
+"""
 
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +13,9 @@ from shortlist.ingest.model import ExtractionError, Hidden, Limits, RawText
 
 _FLAGS = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_MEDIABOX_CLIP & ~pymupdf.TEXT_PRESERVE_IMAGES
 TINY_POINTS = 3.0
-_NEAR_WHITE = 0xF0
+#: Largest difference per colour channel (0..1) at which text counts as the colour of its background.
+SAME_COLOUR = 0.07
+_WHITE = (1.0, 1.0, 1.0)
 
 
 @dataclass
@@ -49,43 +55,81 @@ def read_pdf(data: bytes, limits: Limits) -> RawText:
             raise ExtractionError("unreadable_document", "the PDF's content cannot be read") from exc
         if not any(p.strip() for p in pages) and not hidden and has_images:
             raise ExtractionError("no_text_layer", "the PDF has no text layer (a scan?); OCR is not offered")
-        return RawText("\n\n".join(p for p in pages if p.strip()), doc.page_count, "pymupdf", hidden)
+        text = "\n\n".join(p for p in pages if p.strip())
+        return RawText(text, doc.page_count, "pymupdf", _without_visible_repeats(hidden, text))
+
+
+def _spans(page: Any, flags: int) -> list[tuple[tuple[float, float, float, float], list[list[dict[str, Any]]]]]:
+    """(block bbox, lines of spans) of the page's text blocks."""
+    content = page.get_text("dict", flags=flags, clip=pymupdf.INFINITE_RECT())
+    return [(b["bbox"], [line["spans"] for line in b["lines"]]) for b in content["blocks"] if b.get("type", 0) == 0]
 
 
 def _page_text(page: Any, number: int) -> tuple[str, list[Hidden]]:
     area = page.rect
-    content = page.get_text("dict", flags=_FLAGS, clip=pymupdf.INFINITE_RECT())
+    fills = _fills(page)
     blocks: list[_Block] = []
     hidden: list[Hidden] = []
-    for block in content["blocks"]:
-        if block.get("type", 0) != 0:
-            continue
-        lines: list[str] = []
-        for line in block["lines"]:
+    unclipped: dict[int, list[str]] = {}
+    for bbox, lines in _spans(page, _FLAGS | pymupdf.TEXT_CLIP):
+        kept: list[str] = []
+        for spans in lines:
             visible: list[str] = []
-            for span in line["spans"]:
-                reason = _hidden_reason(span, area)
+            for span in spans:
+                unclipped.setdefault(round(span["bbox"][1]), []).append(span["text"])
+                reason = _hidden_reason(span, area, fills)
                 if reason is None:
                     visible.append(span["text"])
                 elif span["text"].strip():
                     _add_hidden(hidden, Hidden(reason, span["text"].strip(), number))
             joined = "".join(visible).strip()
             if joined:
-                lines.append(joined)
-        if lines:
-            x0, y0, x1, y1 = block["bbox"]
-            blocks.append(_Block(x0, y0, x1, y1, "\n".join(lines)))
+                kept.append(joined)
+        if kept:
+            blocks.append(_Block(*bbox, "\n".join(kept)))
+    for _, lines in _spans(page, _FLAGS):
+        for spans in lines:
+            for span in spans:
+                text = span["text"].strip()
+                if text and text not in " ".join(unclipped.get(round(span["bbox"][1]), ())):
+                    _add_hidden(hidden, Hidden("clipped", text, number))
     return "\n".join(b.text for b in reading_order(blocks, area.width)), hidden
 
 
-def _hidden_reason(span: dict[str, Any], area: Any) -> str | None:
-    if not pymupdf.Rect(span["bbox"]).intersects(area):
+_Fill = tuple[float, float, float, float, tuple[float, ...]]
+
+
+def _fills(page: Any) -> list[_Fill]:
+    """Opaque filled areas in drawing order: x0, y0, x1, y1 and the RGB colour."""
+    found = []
+    for drawing in page.get_cdrawings():
+        fill = drawing.get("fill")
+        if fill is not None and len(fill) == 3 and (drawing.get("fill_opacity") or 1.0) >= 0.9:
+            x0, y0, x1, y1 = drawing["rect"]
+            found.append((x0, y0, x1, y1, tuple(fill)))
+    return found
+
+
+def _background(x: float, y: float, fills: list[_Fill]) -> tuple[float, ...]:
+    for x0, y0, x1, y1, colour in reversed(fills):
+        if x0 <= x <= x1 and y0 <= y <= y1:
+            return colour
+    return _WHITE
+
+
+def _hidden_reason(span: dict[str, Any], area: Any, fills: list[_Fill]) -> str | None:
+    box = pymupdf.Rect(span["bbox"])
+    if not box.intersects(area):
         return "off_page"
     if span["size"] < TINY_POINTS:
         return "tiny_text"
+    if span.get("alpha", 255) == 0:
+        return "invisible"
     color = int(span.get("color", 0))
-    if all((color >> shift) & 0xFF >= _NEAR_WHITE for shift in (16, 8, 0)) or span.get("alpha", 255) == 0:
-        return "white_text"
+    rgb = tuple(((color >> shift) & 0xFF) / 255 for shift in (16, 8, 0))
+    background = _background((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2, fills)
+    if max(abs(a - b) for a, b in zip(rgb, background, strict=True)) <= SAME_COLOUR:
+        return "white_text" if background == _WHITE else "background_text"
     return None
 
 
@@ -95,6 +139,16 @@ def _add_hidden(hidden: list[Hidden], item: Hidden) -> None:
         hidden[-1] = Hidden(item.reason, f"{last.text} {item.text}", item.page)
     else:
         hidden.append(item)
+
+
+def _without_visible_repeats(hidden: list[Hidden], text: str) -> list[Hidden]:
+    """Drop clipped text that is also visible, e.g. a line a converter repeats, cut off, at the next page's top."""
+    visible = _letters(text)
+    return [h for h in hidden if h.reason != "clipped" or _letters(h.text) not in visible]
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
 
 
 def reading_order(blocks: list[_Block], width: float) -> list[_Block]:
