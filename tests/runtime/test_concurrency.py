@@ -4,9 +4,11 @@ import asyncio
 import uuid
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shortlist.runtime.consumer import ConsumerLoop
+from shortlist.runtime.events import encode_headers, new_envelope
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.records import Record
 from shortlist.runtime.settings import KafkaSettings
@@ -58,3 +60,53 @@ async def test_keys_run_concurrently_and_each_key_keeps_its_order(
         await loop.stop()
     assert all(order == [0, 1, 2, 3] for order in seen.values()), seen
     assert 1 < most_in_flight <= 4
+
+
+async def test_a_partition_held_up_by_its_record_does_not_hold_up_the_others(
+    kafka_settings: KafkaSettings, producer: EventProducer
+) -> None:
+    topic = f"test.{uuid.uuid4().hex[:8]}.independent.v1"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_settings.kafka_bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
+    finally:
+        await admin.close()
+    fast_done = asyncio.Event()
+    slow_started = asyncio.Event()
+    order: list[str] = []
+
+    async def handle(record: Record) -> None:
+        assert isinstance(record.message, cv_pb2.CvIngested)
+        if record.message.application_id == "slow":
+            slow_started.set()
+            await asyncio.wait_for(fast_done.wait(), timeout=10)
+        else:
+            fast_done.set()
+        order.append(record.message.application_id)
+
+    sender = AIOKafkaProducer(bootstrap_servers=kafka_settings.kafka_bootstrap)
+
+    async def send(name: str, partition: int) -> None:
+        message = cv_pb2.CvIngested(application_id=name)
+        headers = encode_headers(new_envelope(message, "/tests"))
+        await sender.send_and_wait(
+            topic, message.SerializeToString(), key=name.encode(), partition=partition, headers=headers
+        )
+
+    group = f"test-independent-{uuid.uuid4().hex[:8]}"
+    loop = ConsumerLoop(kafka_settings, "runtime-tests", group, {topic: handle}, producer)
+    await sender.start()
+    await loop.start()
+    task = asyncio.create_task(loop.run())
+    try:
+        await send("slow", 0)
+        await eventually(slow_started.is_set, "the slow record to be in hand")
+        await send("fast", 1)
+        await eventually(lambda: len(order) == 2, "both records to be handled")
+    finally:
+        await sender.stop()
+        loop.request_stop()
+        await task
+        await loop.stop()
+    assert order == ["fast", "slow"]

@@ -1,8 +1,9 @@
 """The consumer loop every service runs.
 
-Batches from ``getmany``, offsets committed only after the handler's side effects, partitions handled
-concurrently (records of one partition in order), transient failures retried with backoff, permanent
-ones dead-lettered, a commit on partition revoke, and a graceful drain on stop.
+Batches from ``getmany``; each partition's batch is handled by its own task while that partition is paused, so a
+record being retried holds up only its own partition; offsets committed only after the handler's side effects;
+transient failures retried with backoff, permanent ones dead-lettered; a drain and commit on partition revoke
+and on stop.
 """
 
 import asyncio
@@ -36,8 +37,7 @@ class _CommitOnRevoke(ConsumerRebalanceListener):
         self._loop = loop
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        async with self._loop.batch_lock:
-            await self._loop.commit(set(revoked))
+        await self._loop.release(set(revoked))
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         return None
@@ -60,8 +60,7 @@ class ConsumerLoop:
         self._consumer: AIOKafkaConsumer | None = None
         self._done: dict[TopicPartition, int] = {}
         self._stopping = asyncio.Event()
-        self._assigned = asyncio.Event()
-        self.batch_lock = asyncio.Lock()
+        self._workers: dict[TopicPartition, tuple[asyncio.Task[None], asyncio.Event]] = {}
 
     @property
     def topics(self) -> list[str]:
@@ -89,29 +88,52 @@ class ConsumerLoop:
 
     def request_stop(self) -> None:
         self._stopping.set()
+        for _, halt in self._workers.values():
+            halt.set()
 
     async def run(self) -> None:
-        """Consume until ``request_stop``; then commit what is done and return."""
+        """Consume until ``request_stop``; then let the records in hand finish, commit and return."""
         assert self._consumer is not None, "start() first"
         consumer = self._consumer
-        while not self._stopping.is_set():
-            batches = await consumer.getmany(
-                timeout_ms=self._settings.consumer_poll_ms, max_records=self._settings.consumer_batch_size
-            )
-            if not batches:
-                continue
-            async with self.batch_lock:
-                await asyncio.gather(*(self._handle_partition(records) for records in batches.values()))
-                await self.commit(set(batches))
-                self._record_lag(batches)
+        try:
+            while not self._stopping.is_set():
+                busy = bool(self._workers)
+                batches = await consumer.getmany(
+                    timeout_ms=min(self._settings.consumer_poll_ms, 50) if busy else self._settings.consumer_poll_ms,
+                    max_records=self._settings.consumer_batch_size,
+                )
+                for tp, records in batches.items():
+                    consumer.pause(tp)
+                    halt = asyncio.Event()
+                    if self._stopping.is_set():
+                        halt.set()
+                    self._workers[tp] = (asyncio.create_task(self._work(tp, records, halt)), halt)
+                await self._finish({tp for tp, (task, _) in self._workers.items() if task.done()})
+        finally:
+            await self.release(set(self._workers))
+
+    async def release(self, partitions: set[TopicPartition]) -> None:
+        """Stop handling ``partitions`` after the records in hand, and commit what is done."""
+        for tp in partitions & self._workers.keys():
+            self._workers[tp][1].set()
+        await self._finish(partitions)
 
     async def stop(self) -> None:
         self.request_stop()
         if self._consumer is not None:
-            async with self.batch_lock:
-                await self.commit(set(self._done))
+            await self.release(set(self._workers) | set(self._done))
             await self._consumer.stop()
             self._consumer = None
+
+    async def _finish(self, partitions: set[TopicPartition]) -> None:
+        if not partitions:
+            return
+        tasks = [self._workers.pop(tp)[0] for tp in partitions if tp in self._workers]
+        await asyncio.gather(*tasks)
+        await self.commit(partitions)
+        if self._consumer is not None and not self._stopping.is_set():
+            assigned = self._consumer.assignment()
+            self._consumer.resume(*(tp for tp in partitions if tp in assigned))
 
     async def commit(self, partitions: set[TopicPartition]) -> None:
         assert self._consumer is not None
@@ -121,7 +143,11 @@ class ConsumerLoop:
             for tp in offsets:
                 self._done.pop(tp, None)
 
-    async def _handle_partition(self, records: list[RawRecord]) -> None:
+    async def _work(self, tp: TopicPartition, records: list[RawRecord], halt: asyncio.Event) -> None:
+        await self._handle_partition(records, halt)
+        self._record_lag(tp, records)
+
+    async def _handle_partition(self, records: list[RawRecord], halt: asyncio.Event) -> None:
         """Records of one key in order; up to ``consumer_concurrency`` records of different keys at once.
 
         The committed offset only ever moves over a contiguous run of handled records.
@@ -131,10 +157,10 @@ class ConsumerLoop:
 
         async def handle_in_order(same_key: list[RawRecord]) -> None:
             for raw in same_key:
-                if self._stopping.is_set():
+                if halt.is_set():
                     return
                 async with slots:
-                    if not await self._handle(raw):
+                    if not await self._handle(raw, halt):
                         return
                 handled.add(raw.offset)
 
@@ -147,7 +173,7 @@ class ConsumerLoop:
                 break
             self._done[TopicPartition(raw.topic, raw.partition)] = raw.offset + 1
 
-    async def _handle(self, raw: RawRecord) -> bool:
+    async def _handle(self, raw: RawRecord, halt: asyncio.Event) -> bool:
         """Handle one record until it succeeds or is dead-lettered. False: stopped before it was done."""
         metrics.RECORDS_IN.labels(self._service, raw.topic).inc()
         try:
@@ -178,7 +204,7 @@ class ConsumerLoop:
                     return True
                 metrics.RETRIES.labels(self._service, raw.topic, code).inc()
                 log.info("retrying %s[%d]@%d (try %d): %s", raw.topic, raw.partition, raw.offset, attempt, code)
-                if await self._sleep_or_stop(self._backoff(attempt)):
+                if await _sleep_or_halt(self._backoff(attempt), halt):
                     return False
             finally:
                 metrics.PROCESSING_SECONDS.labels(self._service, raw.topic).observe(time.perf_counter() - started)
@@ -200,20 +226,19 @@ class ConsumerLoop:
         ceiling = min(s.retry_max_seconds, s.retry_initial_seconds * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)
 
-    async def _sleep_or_stop(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-            return True
-        except TimeoutError:
-            return False
+    def _record_lag(self, tp: TopicPartition, records: list[RawRecord]) -> None:
+        highwater = self._consumer.highwater(tp) if self._consumer is not None else None
+        if highwater is not None and records:
+            lag = max(0, highwater - (records[-1].offset + 1))
+            metrics.CONSUMER_LAG.labels(self._service, tp.topic, str(tp.partition)).set(lag)
 
-    def _record_lag(self, batches: dict[TopicPartition, list[RawRecord]]) -> None:
-        assert self._consumer is not None
-        for tp, records in batches.items():
-            highwater = self._consumer.highwater(tp)
-            if highwater is not None and records:
-                lag = max(0, highwater - (records[-1].offset + 1))
-                metrics.CONSUMER_LAG.labels(self._service, tp.topic, str(tp.partition)).set(lag)
+
+async def _sleep_or_halt(seconds: float, halt: asyncio.Event) -> bool:
+    try:
+        await asyncio.wait_for(halt.wait(), timeout=seconds)
+        return True
+    except TimeoutError:
+        return False
 
 
 def _transient_details(exc: Exception, default_limit: int) -> tuple[str, str, int]:
