@@ -34,6 +34,9 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 
 
 def create_app(service: str, readiness: Readiness, routers: Sequence[APIRouter] = (), **kwargs: Any) -> FastAPI:
+    # FastAPI's own telemetry is off: the span below names requests by route, and its logs would carry
+    # request values (CV text, candidate details) into telemetry.
+    kwargs.setdefault("telemetry", {"tracing": False, "metrics": False, "logs": False})
     app = FastAPI(title=f"Shortlist {service}", version="1", **kwargs)
 
     @app.get("/healthz", tags=["ops"])
