@@ -63,7 +63,7 @@ async def test_a_missing_must_have_caps_the_recommendation_at_review() -> None:
         ("Fluent Japanese", MUST),
     ]
     chunks = [
-        ("Python development of backend services, 2016-2024.", (0.75, 0.2, 0.15, 0.2, 0.05)),
+        ("Backend engineer: Python development of backend services, 2016-2024.", (0.75, 0.2, 0.15, 0.2, 0.05)),
         ("Kafka message brokers for event pipelines.", (0.2, 0.75, 0.2, 0.15, 0.05)),
         ("Kubernetes and Docker in production for every service.", (0.15, 0.2, 0.78, 0.1, 0.03)),
         ("SQL tuning on PostgreSQL databases.", (0.2, 0.1, 0.1, 0.76, 0.04)),

@@ -38,6 +38,9 @@ MET, PARTIAL = 65.0, 35.0
 #: Term coverage pulls the similarity score up more readily than it pulls it down: wording differs between
 #: CVs, so a missing word is weaker evidence than a present one.
 TERM_PULL_UP, TERM_PULL_DOWN = 0.4, 0.25
+#: The job title's terms found in the CV (role fit) count as much as this share of the requirements' weight.
+ROLE_WEIGHT = 0.25
+ROLE_ID = "role"
 MAX_QUOTES = 2
 QUOTE_MIN_CALIBRATED = 60.0
 MAX_QUOTE_CHARS = 300
@@ -102,7 +105,10 @@ class RubricScorer:
             )
             if on
         )
-        score, recommendation = overall(results, thresholds, flags)
+        role = role_fit(embedded.job_title, results, cv_terms)
+        score, recommendation = overall(results if role is None else (*results, role), thresholds, flags)
+        inputs = embedded_inputs(embedded, thresholds)
+        inputs["job_title"] = embedded.job_title
         return ScoreResult(
             score=score,
             recommendation=recommendation,
@@ -111,8 +117,8 @@ class RubricScorer:
             scorer=self.name,
             model=embedded.embedding_model,
             prompt_version=self.prompt_version,
-            input_hash=input_hash(self.name, self.prompt_version, embedded_inputs(embedded, thresholds)),
-            summary=summarize(results),
+            input_hash=input_hash(self.name, self.prompt_version, inputs),
+            summary=summarize(results, role),
         )
 
     def _requirement(
@@ -143,6 +149,28 @@ class RubricScorer:
             quotes=tuple(quotes),
             reason=reason_of(verdict, best, terms),
         )
+
+
+def role_fit(title: str, results: Sequence[RequirementResult], cv_terms: CvTerms) -> RequirementResult | None:
+    """How much of the job title the CV names (its headline, past job titles), as a nice-to-have-like part.
+
+    It takes part in the overall score only; it is never a must-have, so it cannot cap the recommendation.
+    """
+    terms = coverage(title, cv_terms)
+    total = sum(r.weight for r in results)
+    if terms.score is None or total <= 0:
+        return None
+    score = round(terms.score, 1)
+    return RequirementResult(
+        requirement_id=ROLE_ID,
+        text=title,
+        must=False,
+        weight=ROLE_WEIGHT * total,
+        score=score,
+        verdict=verdict_of(score),
+        quotes=(),
+        reason=reason_of(verdict_of(score), None, terms),
+    )
 
 
 def quote_of(chunk: cv_pb2.EvidenceChunk, terms: Coverage, redacted: str) -> Quote:
@@ -189,7 +217,7 @@ def reason_of(verdict: Verdict, best_similarity: float | None, terms: Coverage) 
     return "; ".join(parts) + "."
 
 
-def summarize(results: Sequence[RequirementResult]) -> str:
+def summarize(results: Sequence[RequirementResult], role: RequirementResult | None = None) -> str:
     if not results:
         return "The job has no requirements to score against."
     counts = {v: sum(1 for r in results if r.verdict == v) for v in (Verdict.MET, Verdict.PARTIAL, Verdict.MISSING)}
@@ -200,4 +228,7 @@ def summarize(results: Sequence[RequirementResult]) -> str:
     missing_musts = sum(1 for r in results if r.must and r.verdict == Verdict.MISSING)
     if missing_musts:
         summary += f"; {missing_musts} must-have{'s' if missing_musts > 1 else ''} missing"
+    if role is not None:
+        summary += f"; job title {'named' if role.score >= MET else 'partly named' if role.score > 0 else 'not named'}"
+        summary += " in the CV"
     return summary + "."
