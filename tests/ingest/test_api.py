@@ -19,7 +19,7 @@ from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.settings import KafkaSettings
 from shortlist.runtime.topics import CV_INGESTED, CV_SUBMITTED, JOBS_POSTED, dlt
 from shortlist.v1 import common_pb2, cv_pb2, jobs_pb2, notify_pb2, score_pb2
-from tests.documents import make_pdf, make_png
+from tests.documents import make_docx_bomb, make_encrypted_pdf, make_pdf, make_png
 
 JOB = {
     "title": "Backend engineer",
@@ -76,9 +76,13 @@ async def ingest(
 
 
 async def find_record(
-    settings: KafkaSettings, topic: str, key: str, within: float = 30
+    settings: KafkaSettings,
+    topic: str,
+    key: str,
+    within: float = 30,
+    match: Callable[[ConsumerRecord[bytes, bytes]], bool] = lambda _: True,
 ) -> ConsumerRecord[bytes, bytes]:
-    """The first record with ``key`` on ``topic``, read from the start without a consumer group (no join)."""
+    """The first record with ``key`` (and ``match``) on ``topic``, read from the start without a consumer group."""
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
@@ -88,7 +92,7 @@ async def find_record(
         while time.monotonic() < deadline:
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 for found in records:
-                    if found.key == key.encode():
+                    if found.key == key.encode() and match(found):
                         return found
         raise AssertionError(f"no record with key {key} on {topic}")
     finally:
@@ -185,6 +189,8 @@ async def test_bad_uploads_are_refused_with_codes(ingest: httpx.AsyncClient) -> 
     job = await create_job(ingest)
     cases = [
         (job["id"], make_png(), "photo.pdf", 415, "unsupported_media_type"),
+        (job["id"], make_encrypted_pdf(CV_LINES), "locked.pdf", 422, "encrypted_document"),
+        (job["id"], make_docx_bomb(60 * 1024 * 1024), "bomb.docx", 413, "too_large"),
         (job["id"], b"", "empty.txt", 422, "empty_text"),
         (job["id"], b"x" * (MAX_UPLOAD + 1), "big.txt", 413, "too_large"),
         ("no-such-job", b"Skills: Python", "cv.txt", 404, "job_not_found"),
@@ -283,6 +289,10 @@ async def test_upstream_submissions(
         cv_pb2.CvSubmitted(application_id=png, job_id=job["id"], content=make_png(), filename="cv.pdf"), key=png
     )
     await producer.publish(cv_pb2.CvSubmitted(application_id=orphan, job_id="no-such-job", text="Python"), key=orphan)
+    locked = f"upstream-{uuid.uuid4().hex[:8]}"
+    await producer.publish(
+        cv_pb2.CvSubmitted(application_id=locked, job_id=job["id"], content=make_encrypted_pdf(CV_LINES)), key=locked
+    )
 
     found = await find_record(kafka_settings, CV_INGESTED, good)
     event = decode_message(CV_INGESTED, header_map(found.headers), found.value)
@@ -295,6 +305,8 @@ async def test_upstream_submissions(
     assert failed["failure"]["code"] == "unsupported_media_type" and failed["failure"]["step"] == "ingest"
     orphaned = await wait_for(ingest, orphan, lambda b: b["status"] == "failed")
     assert orphaned["failure"]["code"] == "job_not_found"
+    dead = await find_record(kafka_settings, dlt(CV_SUBMITTED), locked)
+    assert header_map(dead.headers)["dlt-exception-type"] == "encrypted_document"
 
 
 async def test_every_v1_route_needs_a_key_with_its_scope(ingest: httpx.AsyncClient) -> None:
@@ -330,3 +342,135 @@ async def test_without_configured_keys_every_v1_call_is_refused(tmp_path_factory
             response = await client.get("/v1/jobs", headers={"Authorization": key})
             assert response.status_code == 401
             assert response.json()["error"]["code"] == "unauthorized"
+
+
+async def test_a_new_job_version_is_published_and_the_old_one_kept(
+    ingest: httpx.AsyncClient, kafka_settings: KafkaSettings
+) -> None:
+    job = await create_job(ingest)
+    changed = {"title": "Senior backend engineer", "description": "## Must have\n- Go\n\n## Nice to have\n- Rust\n"}
+    response = await ingest.put(f"/v1/jobs/{job['id']}", json=changed)
+    assert response.status_code == 200, response.text
+    updated = response.json()
+    assert updated["id"] == job["id"] and updated["version"] == 2 and updated["title"] == "Senior backend engineer"
+    assert [(r["id"], r["text"], r["kind"]) for r in updated["requirements"]] == [
+        (f"{job['id']}-r1", "Go", "must"),
+        (f"{job['id']}-r2", "Rust", "nice"),
+    ]
+    assert (await ingest.get(f"/v1/jobs/{job['id']}")).json() == updated
+    assert (await ingest.get(f"/v1/jobs/{job['id']}", params={"version": 1})).json() == job
+    assert (await ingest.get(f"/v1/jobs/{job['id']}", params={"version": 3})).status_code == 404
+    assert (await ingest.put("/v1/jobs/no-such-job", json=changed)).status_code == 404
+
+    def version_2(record: ConsumerRecord[bytes, bytes]) -> bool:
+        event = decode_message(JOBS_POSTED, header_map(record.headers), record.value)
+        return isinstance(event, jobs_pb2.JobPosted) and event.version == 2
+
+    posted = await find_record(kafka_settings, JOBS_POSTED, job["id"], match=version_2)
+    event = decode_message(JOBS_POSTED, header_map(posted.headers), posted.value)
+    assert isinstance(event, jobs_pb2.JobPosted) and [r.text for r in event.requirements] == ["Go", "Rust"]
+
+    listed = (await ingest.get("/v1/jobs", params={"limit": 200})).json()
+    assert updated in listed["items"] and listed["total"] >= 1
+
+
+async def test_json_text_applications_and_duplicates(ingest: httpx.AsyncClient, kafka_settings: KafkaSettings) -> None:
+    job = await create_job(ingest)
+    text = "\n".join(CV_LINES)
+    first = await ingest.post("/v1/applications", json={"job_id": job["id"], "text": text, "candidate_name": "Ada"})
+    assert first.status_code == 202, first.text
+    accepted = first.json()
+    assert accepted["status"] == "ingested" and accepted["status_url"] == f"/v1/applications/{accepted['id']}"
+    found = await find_record(kafka_settings, CV_INGESTED, accepted["id"])
+    event = decode_message(CV_INGESTED, header_map(found.headers), found.value)
+    assert isinstance(event, cv_pb2.CvIngested) and event.extractor == "text" and "Apache Kafka" in event.text
+
+    again = await ingest.post("/v1/applications", json={"job_id": job["id"], "text": text})
+    assert again.status_code == 200
+    assert again.json()["id"] == accepted["id"] and again.json()["duplicate"] is True
+    as_file = await upload(ingest, job["id"], text.encode(), "cv.txt")
+    assert (as_file.status_code, as_file.json()["id"]) == (200, accepted["id"])
+
+    other_job = await create_job(ingest)
+    elsewhere = await ingest.post("/v1/applications", json={"job_id": other_job["id"], "text": text})
+    assert elsewhere.status_code == 202 and elsewhere.json()["id"] != accepted["id"]
+
+    markdown = await ingest.post(
+        "/v1/applications", json={"job_id": job["id"], "text": "# Skills\n\n* **Go**", "filename": "cv.md"}
+    )
+    assert markdown.status_code == 202
+    bad = [
+        ({"job_id": job["id"]}, 422, "invalid_request"),
+        ({"job_id": "no-such-job", "text": "Python"}, 404, "job_not_found"),
+        ({"job_id": job["id"], "text": "   "}, 422, "empty_text"),
+        ({"job_id": job["id"], "text": "x" * (MAX_UPLOAD + 1)}, 413, "too_large"),
+    ]
+    for body, status, code in bad:
+        response = await ingest.post("/v1/applications", json=body)
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), body
+    plain = await ingest.post("/v1/applications", content=b"Python", headers={"Content-Type": "text/plain"})
+    assert plain.status_code == 415
+
+
+async def test_batch_of_files_answers_per_file(ingest: httpx.AsyncClient) -> None:
+    job = await create_job(ingest)
+    pdf = make_pdf([*CV_LINES, f"Reference {uuid.uuid4().hex}"])
+    files = [
+        ("files", ("one.pdf", pdf, "application/pdf")),
+        ("files", ("photo.pdf", make_png(), "application/pdf")),
+        ("files", ("again.pdf", pdf, "application/pdf")),
+        ("files", ("two.txt", f"Skills\nGo and Rust {uuid.uuid4().hex}".encode(), "text/plain")),
+    ]
+    response = await ingest.post("/v1/applications/batch", data={"job_id": job["id"]}, files=files)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["total"], body["accepted"], body["duplicates"], body["refused"]) == (4, 2, 1, 1)
+    items = body["items"]
+    assert [(i["filename"], i["status_code"]) for i in items] == [
+        ("one.pdf", 202),
+        ("photo.pdf", 415),
+        ("again.pdf", 200),
+        ("two.txt", 202),
+    ]
+    assert items[1]["error"]["code"] == "unsupported_media_type"
+    assert items[2]["id"] == items[0]["id"]
+    status = (await ingest.get(items[3]["status_url"])).json()
+    assert status["status"] == "ingested"
+
+    too_many = [("files", (f"{n}.txt", b"Python", "text/plain")) for n in range(101)]
+    refused = await ingest.post("/v1/applications/batch", data={"job_id": job["id"]}, files=too_many)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (413, "too_many_files")
+    unknown = await ingest.post("/v1/applications/batch", data={"job_id": "nope"}, files=files[:1])
+    assert unknown.status_code == 404
+
+
+async def test_ranking_filters_and_pages(ingest: httpx.AsyncClient, producer: EventProducer) -> None:
+    job = await create_job(ingest)
+    results = [(91.0, score_pb2.RECOMMENDATION_ADVANCE), (64.0, score_pb2.RECOMMENDATION_REVIEW)]
+    results += [(58.0, score_pb2.RECOMMENDATION_REVIEW), (12.0, score_pb2.RECOMMENDATION_REJECT)]
+    ids = []
+    for index, (score, recommendation) in enumerate(results):
+        text = f"Skills\nPython {index} {uuid.uuid4().hex}"
+        app_id = (await ingest.post("/v1/applications", json={"job_id": job["id"], "text": text})).json()["id"]
+        ids.append(app_id)
+        scored = score_pb2.CvScored(
+            application_id=app_id, job_id=job["id"], job_version=1, score=score, recommendation=recommendation
+        )
+        await producer.publish(scored, key=app_id)
+    for app_id in ids:
+        await wait_for(ingest, app_id, lambda b: b["status"] == "scored")
+    url = f"/v1/jobs/{job['id']}/ranking"
+
+    async def ranked(**params: Any) -> tuple[int, list[str]]:
+        body = (await ingest.get(url, params=params)).json()
+        return body["total"], [item["application_id"] for item in body["items"]]
+
+    assert await ranked() == (4, ids)
+    assert await ranked(recommendation="review") == (2, ids[1:3])
+    assert await ranked(recommendation=["advance", "reject"]) == (2, [ids[0], ids[3]])
+    assert await ranked(min_score=60) == (2, ids[:2])
+    assert await ranked(min_score=50, recommendation="review") == (2, ids[1:3])
+    assert await ranked(limit=2) == (4, ids[:2])
+    assert await ranked(limit=2, offset=2) == (4, ids[2:])
+    wrong = await ingest.get(url, params={"recommendation": "hire"})
+    assert wrong.status_code == 422

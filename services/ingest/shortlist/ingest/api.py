@@ -2,18 +2,17 @@
 
 import logging
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field, field_validator
 
+from shortlist.ingest.applications import application_router, iso
 from shortlist.ingest.config import Settings
-from shortlist.ingest.extraction import ExtractionError
-from shortlist.ingest.pipeline import Ingestor, Submission, derived_id
+from shortlist.ingest.pipeline import Ingestor, derived_id
 from shortlist.ingest.requirements import default_weight, derive_requirements
-from shortlist.ingest.store import STATUSES, Application, Job, Store, utcnow
+from shortlist.ingest.store import Job, JobVersion, Store, utcnow
 from shortlist.runtime.auth import KeyRing
 from shortlist.runtime.http import ApiError
 from shortlist.runtime.producer import EventProducer
@@ -21,7 +20,6 @@ from shortlist.v1 import common_pb2, jobs_pb2
 
 log = logging.getLogger(__name__)
 
-ERROR_STATUS = {"too_large": 413, "unsupported_media_type": 415}
 _KINDS = {"must": common_pb2.REQUIREMENT_KIND_MUST, "nice": common_pb2.REQUIREMENT_KIND_NICE}
 
 
@@ -44,13 +42,9 @@ class JobIn(BaseModel):
         return value.strip()
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def job_view(job: Job) -> dict[str, Any]:
+def job_view(job: Job | JobVersion) -> dict[str, Any]:
     return {
-        "id": job.id,
+        "id": job.id if isinstance(job, Job) else job.job_id,
         "version": job.version,
         "title": job.title,
         "description": job.description,
@@ -59,27 +53,18 @@ def job_view(job: Job) -> dict[str, Any]:
     }
 
 
-def application_view(row: Application) -> dict[str, Any]:
-    timeline = [
-        {"status": status, "at": iso(getattr(row, f"{status}_at"))}
-        for status in STATUSES
-        if getattr(row, f"{status}_at") is not None
+def requirements_of(job_id: str, body: JobIn) -> list[dict[str, Any]]:
+    drafts: list[tuple[str, str, float]]
+    if body.requirements:
+        drafts = [(r.text.strip(), r.kind, r.weight or default_weight(r.kind)) for r in body.requirements]
+    else:
+        drafts = [(d.text, d.kind, d.weight) for d in derive_requirements(body.description)]
+    if not drafts:
+        raise ApiError(422, "no_requirements", "no requirements found in the description; give them explicitly")
+    return [
+        {"id": f"{job_id}-r{index}", "text": text, "kind": kind, "weight": weight}
+        for index, (text, kind, weight) in enumerate(drafts, start=1)
     ]
-    failure = None
-    if row.status == "failed":
-        timeline.append({"status": "failed", "at": iso(row.failed_at)})
-        failure = {"code": row.failure_code, "message": row.failure_message, "step": row.failure_step}
-    return {
-        "id": row.id,
-        "job_id": row.job_id,
-        "job_version": row.job_version,
-        "candidate_id": row.candidate_id,
-        "external_id": row.external_id,
-        "status": row.status,
-        "timeline": timeline,
-        "failure": failure,
-        "score": row.score,
-    }
 
 
 def top_evidence(score: dict[str, Any] | None, limit: int = 3) -> list[dict[str, str]]:
@@ -108,7 +93,6 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
     read_jobs = [Depends(keys.require("jobs:read"))]
     write_jobs = [Depends(keys.require("jobs:write"))]
     read_applications = [Depends(keys.require("applications:read"))]
-    write_applications = [Depends(keys.require("applications:write"))]
 
     async def existing_job(job_id: str) -> Job:
         job = await store.get_job(job_id)
@@ -116,34 +100,40 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
             raise ApiError(404, "job_not_found", f"job {job_id} does not exist")
         return job
 
+    async def publish(job: Job) -> None:
+        try:
+            await producer.publish(job_posted(job), key=job.id, event_id=derived_id("job", job.id, str(job.version)))
+        except Exception as exc:
+            log.warning("publishing JobPosted failed: %r", exc)
+            raise ApiError(503, "broker_unavailable", "the job could not be published; try again") from exc
+
     @api.post("/jobs", status_code=201, tags=["jobs"], dependencies=write_jobs)
     async def create_job(body: JobIn) -> dict[str, Any]:
         job_id = str(uuid.uuid4())
-        drafts: list[tuple[str, str, float]]
-        if body.requirements:
-            drafts = [(r.text.strip(), r.kind, r.weight or default_weight(r.kind)) for r in body.requirements]
-        else:
-            drafts = [(d.text, d.kind, d.weight) for d in derive_requirements(body.description)]
-        if not drafts:
-            raise ApiError(422, "no_requirements", "no requirements found in the description; give them explicitly")
-        requirements = [
-            {"id": f"{job_id}-r{index}", "text": text, "kind": kind, "weight": weight}
-            for index, (text, kind, weight) in enumerate(drafts, start=1)
-        ]
         job = Job(
             id=job_id,
             version=1,
             title=body.title,
             description=body.description,
-            requirements=requirements,
+            requirements=requirements_of(job_id, body),
             created_at=utcnow(),
         )
-        try:
-            await producer.publish(job_posted(job), key=job.id, event_id=derived_id("job", job.id, "1"))
-        except Exception as exc:
-            log.warning("publishing JobPosted failed: %r", exc)
-            raise ApiError(503, "broker_unavailable", "the job could not be published; try again") from exc
-        await store.add(job)
+        await publish(job)
+        await store.add_job(job)
+        return job_view(job)
+
+    @api.put("/jobs/{job_id}", tags=["jobs"], dependencies=write_jobs)
+    async def update_job(job_id: str, body: JobIn) -> dict[str, Any]:
+        """A new version of the job (version + 1), published as JobPosted; scores name the version they used."""
+        async with store.job_update(job_id) as (session, job):
+            if job is None:
+                raise ApiError(404, "job_not_found", f"job {job_id} does not exist")
+            job.version += 1
+            job.title, job.description = body.title, body.description
+            job.requirements = requirements_of(job_id, body)
+            job.created_at = utcnow()
+            await publish(job)
+            session.add(JobVersion.of(job))
         return job_view(job)
 
     @api.get("/jobs", tags=["jobs"], dependencies=read_jobs)
@@ -151,20 +141,33 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
         limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0
     ) -> dict[str, Any]:
         total, jobs = await store.list_jobs(limit, offset)
-        return {"total": total, "items": [job_view(job) for job in jobs]}
+        return {"total": total, "limit": limit, "offset": offset, "items": [job_view(job) for job in jobs]}
 
     @api.get("/jobs/{job_id}", tags=["jobs"], dependencies=read_jobs)
-    async def get_job(job_id: str) -> dict[str, Any]:
-        return job_view(await existing_job(job_id))
+    async def get_job(job_id: str, version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+        """The latest version, or the one asked for with ``?version=``."""
+        job = await existing_job(job_id)
+        if version is None or version == job.version:
+            return job_view(job)
+        old = await store.get_job_version(job_id, version)
+        if old is None:
+            raise ApiError(404, "job_version_not_found", f"job {job_id} has no version {version}")
+        return job_view(old)
 
     @api.get("/jobs/{job_id}/ranking", tags=["jobs"], dependencies=read_applications)
     async def ranking(
         job_id: str,
+        recommendation: Annotated[
+            list[Literal["advance", "review", "reject"]] | None,
+            Query(description="Only these recommendations (repeat the parameter for several)"),
+        ] = None,
+        min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
+        """Scored applications, best first."""
         await existing_job(job_id)
-        total, rows = await store.ranking(job_id, limit, offset)
+        total, rows = await store.ranking(job_id, limit, offset, recommendation or (), min_score)
         items = [
             {
                 "application_id": row.id,
@@ -177,57 +180,7 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
             }
             for row in rows
         ]
-        return {"job_id": job_id, "total": total, "items": items}
+        return {"job_id": job_id, "total": total, "limit": limit, "offset": offset, "items": items}
 
-    @api.post("/applications", status_code=202, tags=["applications"], dependencies=write_applications)
-    async def submit(
-        request: Request,
-        file: Annotated[UploadFile, File()],
-        job_id: Annotated[str, Form(min_length=1, max_length=64)],
-        candidate_name: Annotated[str | None, Form(max_length=300)] = None,
-        candidate_email: Annotated[str | None, Form(max_length=300)] = None,
-        external_id: Annotated[str | None, Form(max_length=300)] = None,
-    ) -> dict[str, Any]:
-        submitted_at = utcnow()
-        job = await existing_job(job_id)
-        data = await file.read(settings.max_upload_bytes + 1)
-        if len(data) > settings.max_upload_bytes:
-            raise ApiError(413, "too_large", f"the file is larger than {settings.max_upload_bytes} bytes")
-        submission = Submission(
-            application_id=str(uuid.uuid4()),
-            job_id=job.id,
-            data=data,
-            filename=file.filename or "",
-            content_type=file.content_type,
-            candidate_id=derived_id("candidate", candidate_email.strip().lower()) if candidate_email else "",
-            candidate_name=(candidate_name or "").strip() or None,
-            candidate_email=candidate_email,
-            external_id=external_id or None,
-            submitted_at=submitted_at,
-        )
-        try:
-            extracted = await ingestor.extract(submission)
-        except ExtractionError as exc:
-            raise ApiError(ERROR_STATUS.get(exc.code, 422), exc.code, exc.message) from exc
-        await ingestor.record_received(submission)
-        try:
-            await ingestor.publish(submission, extracted, job.version)
-        except Exception as exc:
-            log.warning("publishing CvIngested failed: %r", exc)
-            await ingestor.fail(submission.application_id, "broker_unavailable", "the CV could not be published")
-            raise ApiError(503, "broker_unavailable", "the CV could not be published; try again") from exc
-        return {
-            "id": submission.application_id,
-            "job_id": job.id,
-            "status": "ingested",
-            "status_url": f"/v1/applications/{submission.application_id}",
-        }
-
-    @api.get("/applications/{application_id}", tags=["applications"], dependencies=read_applications)
-    async def get_application(application_id: str) -> dict[str, Any]:
-        row = await store.get_application(application_id)
-        if row is None:
-            raise ApiError(404, "application_not_found", f"application {application_id} does not exist")
-        return application_view(row)
-
+    api.include_router(application_router(settings, store, ingestor, keys))
     return api

@@ -2,17 +2,18 @@
 
 import asyncio
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, TypeDecorator, func, select
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, TypeDecorator, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shortlist.ingest.migrations import migrate
 from shortlist.runtime.database import create_engine, database_url, session_factory
 
 STATUSES = ("received", "ingested", "embedded", "scored", "notified")
@@ -56,8 +57,31 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class JobVersion(Base):
+    __tablename__ = "job_versions"
+
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    requirements: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @classmethod
+    def of(cls, job: Job) -> "JobVersion":
+        return cls(
+            job_id=job.id,
+            version=job.version,
+            title=job.title,
+            description=job.description,
+            requirements=job.requirements,
+            created_at=job.created_at,
+        )
+
+
 class Application(Base):
     __tablename__ = "applications"
+    __table_args__ = (Index("ix_applications_job_hash", "job_id", "content_hash"),)
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     job_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -128,8 +152,9 @@ class Store:
         return cls(database_url(configured_url, sqlite_file))
 
     async def create(self) -> None:
+        """Bring the schema to the latest version (see migrations.py)."""
         async with self.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
+            await connection.run_sync(migrate)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -153,12 +178,56 @@ class Store:
             rows = await session.scalars(select(Job).order_by(Job.created_at.desc()).limit(limit).offset(offset))
             return int(total or 0), list(rows)
 
+    def lock(self, key: str) -> asyncio.Lock:
+        """The in-process lock that serialises work on ``key``."""
+        return self._locks[zlib.crc32(key.encode()) % len(self._locks)]
+
+    async def get_job_version(self, job_id: str, version: int) -> JobVersion | None:
+        async with self.sessions() as session:
+            return await session.get(JobVersion, (job_id, version))
+
+    async def add_job(self, job: Job) -> None:
+        await self.add(job, JobVersion.of(job))
+
+    @asynccontextmanager
+    async def job_update(self, job_id: str) -> AsyncIterator[tuple[AsyncSession, Job | None]]:
+        """A job for update; commits on success. Updates of one job are serialised in this process."""
+        async with self.lock(f"job/{job_id}"), self.sessions() as session:
+            yield session, await session.get(Job, job_id, with_for_update=True)
+            await session.commit()
+
+    async def find_duplicate(self, job_id: str, content_hash: str) -> Application | None:
+        """An earlier application to this job with the same document bytes that did not fail."""
+        query = (
+            select(Application)
+            .where(
+                Application.job_id == job_id,
+                Application.content_hash == content_hash,
+                Application.status != "failed",
+            )
+            .order_by(Application.received_at)
+            .limit(1)
+        )
+        async with self.sessions() as session:
+            return (await session.scalars(query)).first()
+
     async def get_application(self, application_id: str) -> Application | None:
         async with self.sessions() as session:
             return await session.get(Application, application_id)
 
-    async def ranking(self, job_id: str, limit: int, offset: int) -> tuple[int, list[Application]]:
+    async def ranking(
+        self,
+        job_id: str,
+        limit: int,
+        offset: int,
+        recommendations: Sequence[str] = (),
+        min_score: float | None = None,
+    ) -> tuple[int, list[Application]]:
         scored = (Application.job_id == job_id) & Application.score_value.is_not(None)
+        if recommendations:
+            scored &= Application.recommendation.in_(list(recommendations))
+        if min_score is not None:
+            scored &= Application.score_value >= min_score
         async with self.sessions() as session:
             total = await session.scalar(select(func.count()).select_from(Application).where(scored))
             query = (

@@ -1,0 +1,146 @@
+"""Versioned schema migrations for ingest's database, on SQLite and PostgreSQL.
+
+A ``schema_version`` table lists the steps applied. Steps run in order, each once, in one transaction;
+on PostgreSQL an advisory lock keeps two replicas starting together from migrating at the same time.
+A step's tables are written out as they were at that version, never taken from the current models.
+To change the schema, append a step; never edit an applied one.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    inspect,
+    select,
+    text,
+)
+
+Step = Callable[[Connection], None]
+_LOCK_ID = 7_341_003
+
+
+def _when(name: str, nullable: bool = True) -> Column[datetime]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+def _baseline(connection: Connection) -> None:
+    """The schema before migrations existed (``create`` leaves tables an older version made alone)."""
+    meta = MetaData()
+    Table(
+        "jobs",
+        meta,
+        Column("id", String(64), primary_key=True),
+        Column("version", Integer, nullable=False),
+        Column("title", String(300), nullable=False),
+        Column("description", Text, nullable=False),
+        Column("requirements", JSON, nullable=False),
+        _when("created_at", nullable=False),
+    )
+    applications = Table(
+        "applications",
+        meta,
+        Column("id", String(128), primary_key=True),
+        Column("job_id", String(64), nullable=False),
+        Column("job_version", Integer),
+        Column("candidate_id", String(128), nullable=False),
+        Column("candidate_name", String(300)),
+        Column("external_id", String(300)),
+        Column("filename", String(300)),
+        Column("content_type", String(200)),
+        Column("content_hash", String(64)),
+        Column("status", String(20), nullable=False),
+        Column("progress", Integer, nullable=False),
+        Column("failure_code", String(100)),
+        Column("failure_message", Text),
+        Column("failure_step", String(20)),
+        Column("failure_rank", Integer),
+        *(_when(f"{step}_at") for step in ("received", "ingested", "embedded", "scored", "notified", "failed")),
+        Column("score", JSON),
+        Column("score_value", Float),
+        Column("recommendation", String(20)),
+        _when("updated_at", nullable=False),
+    )
+    for column in ("job_id", "candidate_id", "content_hash", "status", "score_value"):
+        Index(f"ix_applications_{column}", applications.c[column])
+    Table(
+        "processed_events",
+        meta,
+        Column("ce_id", String(200), primary_key=True),
+        Column("topic", String(200), nullable=False),
+        _when("processed_at", nullable=False),
+    )
+    meta.create_all(connection, checkfirst=True)
+
+
+def _job_versions(connection: Connection) -> None:
+    """Every version of a job, so a score can be read against the version it used; the duplicate lookup index."""
+    meta = MetaData()
+    versions = Table(
+        "job_versions",
+        meta,
+        Column("job_id", String(64), primary_key=True),
+        Column("version", Integer, primary_key=True),
+        Column("title", String(300), nullable=False),
+        Column("description", Text, nullable=False),
+        Column("requirements", JSON, nullable=False),
+        _when("created_at", nullable=False),
+    )
+    versions.create(connection)
+    connection.execute(
+        text(
+            "INSERT INTO job_versions (job_id, version, title, description, requirements, created_at) "
+            "SELECT id, version, title, description, requirements, created_at FROM jobs"
+        )
+    )
+    connection.execute(text("CREATE INDEX ix_applications_job_hash ON applications (job_id, content_hash)"))
+
+
+STEPS: list[tuple[int, str, Step]] = [
+    (1, "jobs, applications, processed events", _baseline),
+    (2, "job versions; duplicate lookup by job and content hash", _job_versions),
+]
+LATEST = STEPS[-1][0]
+
+_meta = MetaData()
+schema_version = Table(
+    "schema_version",
+    _meta,
+    Column("version", Integer, primary_key=True),
+    Column("description", String(200), nullable=False),
+    _when("applied_at", nullable=False),
+)
+
+
+def current_version(connection: Connection) -> int:
+    if not inspect(connection).has_table("schema_version"):
+        return 0
+    return int(connection.execute(select(func.coalesce(func.max(schema_version.c.version), 0))).scalar_one())
+
+
+def migrate(connection: Connection, target: int = LATEST) -> list[int]:
+    """Apply the steps after the current version up to ``target``; returns the versions applied."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK_ID})"))
+    _meta.create_all(connection, checkfirst=True)
+    applied = []
+    current = current_version(connection)
+    for version, description, step in STEPS:
+        if current < version <= target:
+            step(connection)
+            connection.execute(
+                schema_version.insert().values(version=version, description=description, applied_at=datetime.now(UTC))
+            )
+            applied.append(version)
+    return applied
