@@ -31,3 +31,16 @@ async def test_missing_unknown_and_underscoped_keys_are_refused() -> None:
     assert (reader.status_code, reader.json()["error"]["code"]) == (403, "forbidden")
     assert admin.status_code == 200
     assert "reader-key" not in reader.text
+
+
+async def test_a_service_without_keys_says_how_to_configure_them() -> None:
+    app = create_app("test", _ready)
+
+    @app.get("/v1/things", dependencies=[Depends(KeyRing("").require("jobs:read"))])
+    async def things() -> dict[str, str]:
+        return {}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        response = await client.get("/v1/things", headers={"Authorization": "Bearer anything"})
+    assert response.status_code == 401
+    assert "SHORTLIST_API_KEYS" in response.json()["error"]["message"]

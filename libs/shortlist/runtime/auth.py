@@ -50,6 +50,10 @@ class KeyRing:
         """A FastAPI dependency: 401 without a known key, 403 when the key lacks ``scope``."""
 
         async def check(request: Request) -> None:
+            if not self._keys:
+                raise ApiError(
+                    401, "unauthorized", "no API keys are configured on this service; set SHORTLIST_API_KEYS"
+                )
             header = request.headers.get("authorization", "")
             scheme, _, presented = header.partition(" ")
             if scheme.lower() != "bearer" or not presented.strip():
