@@ -1,82 +1,151 @@
-"""The real model and the real Qdrant local store, without the broker."""
+"""Contract tests of the vector stores: Qdrant Edge and qdrant-client (local mode standing in for the server).
 
+Vectors are random unit vectors (no model), so these tests exercise only the stores.
+"""
+
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from shortlist.embed.chunking import SectionSpan, chunk_text
-from shortlist.embed.embedder import MiniLmEmbedder
-from shortlist.embed.evidence import top_chunks
-from shortlist.embed.handlers import job_requirements
-from shortlist.embed.store import CvRef, StoredJob, VectorStore
-from tests.embed.conftest import MUST, NICE, make_cv, make_job
+from shortlist.embed.chunking import Chunk
+from shortlist.embed.embedder import Vectors
+from shortlist.embed.store import CvRef, StoredJob, StoredRequirement, VectorStore, chunk_point_id
+from shortlist.embed.stores import EdgeStore, QdrantServerStore
 
-pytestmark = pytest.mark.slow
-
-
-def test_a_requirement_finds_the_chunk_that_mentions_it_first(embedder: MiniLmEmbedder) -> None:
-    cv = make_cv("app-1", "job-1")
-    chunks = chunk_text(cv.text, [SectionSpan(s.name, s.span.start, s.span.end) for s in cv.sections])
-    vectors = embedder.embed([c.text for c in chunks])
-    assert vectors.shape == (len(chunks), embedder.dimension)
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-
-    requirements = embedder.embed(["Experience running Kubernetes in production", "A degree in mathematics"])
-    kubernetes, degree = top_chunks(requirements, vectors, k=3)
-    assert len(kubernetes) == 3
-    assert "Kubernetes" in chunks[kubernetes[0].chunk].text
-    assert chunks[degree[0].chunk].section == "education"
-    assert kubernetes[0].similarity > kubernetes[1].similarity >= kubernetes[2].similarity
+DIM = 32
+StoreFactory = Callable[[int], VectorStore]
 
 
-async def test_a_new_job_version_replaces_the_old_vectors_and_survives_a_restart(
-    embedder: MiniLmEmbedder, tmp_path: Path
-) -> None:
-    def stored(version: int, texts: list[str]) -> StoredJob:
-        requirements = job_requirements(
-            make_job("job-7", [(t, MUST) for t in texts[:-1]] + [(texts[-1], NICE)], version)
-        )
-        return StoredJob(
-            "job-7", version, "Platform engineer", 70, 40, requirements, embedder.embed([r.text for r in requirements])
-        )
+def unit(rows: int, seed: int) -> Vectors:
+    vectors = np.random.default_rng(seed).standard_normal((rows, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
-    store = VectorStore(embedder.dimension, path=tmp_path / "qdrant")
+
+def chunks_of(count: int, sections: tuple[str, ...] = ("experience", "skills")) -> list[Chunk]:
+    return [Chunk(i, sections[i % len(sections)], i * 100, i * 100 + 90, f"chunk {i}") for i in range(count)]
+
+
+def job(version: int, texts: list[str], seed: int = 0) -> StoredJob:
+    requirements = [StoredRequirement(f"job-7-r{i}", t, "must", 1.0) for i, t in enumerate(texts, start=1)]
+    return StoredJob("job-7", version, "Platform engineer", 70, 40, requirements, unit(len(texts), seed))
+
+
+@pytest.fixture(params=["edge", "server"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    """Opens (or reopens) a store of the parametrized kind at the same place in ``tmp_path``."""
+
+    def factory(dimension: int = DIM) -> VectorStore:
+        if request.param == "edge":
+            return EdgeStore(dimension, tmp_path / "edge")
+        return QdrantServerStore(dimension, path=tmp_path / "qdrant")
+
+    return factory
+
+
+@pytest.fixture
+async def store(open_store: StoreFactory) -> AsyncIterator[VectorStore]:
+    opened = open_store(DIM)
+    await opened.start()
+    yield opened
+    await opened.close()
+
+
+async def test_a_new_job_version_replaces_the_old_vectors_and_survives_a_restart(open_store: StoreFactory) -> None:
+    store = open_store(DIM)
     await store.start()
     assert await store.get_job("job-7") is None
-    assert await store.put_job(stored(1, ["Python", "Kafka", "Kubernetes"]))
-    assert await store.put_job(stored(2, ["Python", "Go"]))
-    assert not await store.put_job(stored(1, ["Python", "Kafka", "Kubernetes"])), "an older version is ignored"
+    assert await store.put_job(job(1, ["Python", "Kafka", "Kubernetes"]))
+    assert await store.put_job(job(2, ["Python", "Go"], seed=2))
+    assert not await store.put_job(job(1, ["Python", "Kafka", "Kubernetes"])), "an older version is ignored"
     await store.close()
 
-    reopened = VectorStore(embedder.dimension, path=tmp_path / "qdrant")
+    reopened = open_store(DIM)
     await reopened.start()
-    job = await reopened.get_job("job-7")
+    stored = await reopened.get_job("job-7")
     await reopened.close()
-    assert job is not None and job.version == 2
-    assert [(r.id, r.text, r.kind, r.weight) for r in job.requirements] == [
-        ("job-7-r1", "Python", "must", 1.0),
-        ("job-7-r2", "Go", "nice", 0.5),
-    ]
-    assert job.title == "Platform engineer" and job.advance_threshold == 70
-    assert np.allclose(job.vectors, embedder.embed(["Python", "Go"]), atol=1e-5)
+    assert stored is not None and stored.version == 2
+    assert [(r.id, r.text) for r in stored.requirements] == [("job-7-r1", "Python"), ("job-7-r2", "Go")]
+    assert stored.title == "Platform engineer" and stored.advance_threshold == 70
+    assert np.allclose(stored.vectors, unit(2, 2), atol=1e-5)
 
 
-async def test_chunks_are_upserted_by_deterministic_ids(embedder: MiniLmEmbedder, tmp_path: Path) -> None:
-    cv = make_cv("app-2", "job-1")
-    chunks = chunk_text(cv.text, [SectionSpan(s.name, s.span.start, s.span.end) for s in cv.sections])
-    texts = [c.text for c in chunks]
-    vectors = embedder.embed(texts)
+async def test_replaying_the_same_points_leaves_the_same_points(store: VectorStore) -> None:
     ref = CvRef("app-2", "job-1", "cand-1")
-    store = VectorStore(embedder.dimension, path=tmp_path / "qdrant")
+    chunks, vectors = chunks_of(5), unit(5, 1)
+    await store.put_chunks(ref, chunks, [c.text for c in chunks], vectors)
+    first, _ = await store.application_chunks("app-2")
+    await store.put_chunks(ref, chunks, [c.text for c in chunks], vectors)
+    again, stored_vectors = await store.application_chunks("app-2")
+
+    assert await store.count_chunks("app-2") == await store.count_chunks() == 5
+    assert again == first
+    assert [c.chunk_id for c in again] == [chunk_point_id("app-2", i) for i in range(5)]
+    assert [(c.section, c.start, c.end, c.text) for c in again] == [(c.section, c.start, c.end, c.text) for c in chunks]
+    assert np.allclose(stored_vectors, vectors, atol=1e-5)
+
+    await store.put_chunks(ref, chunks[:2], ["a", "b"], vectors[:2])
+    assert await store.count_chunks("app-2") == 2, "chunks beyond a shorter version are removed"
+
+
+async def test_erasing_a_candidate_deletes_only_their_points(store: VectorStore) -> None:
+    for n, (app, candidate) in enumerate([("app-a", "cand-1"), ("app-b", "cand-1"), ("app-c", "cand-2")]):
+        await store.put_chunks(CvRef(app, "job-1", candidate), chunks_of(3), ["x"] * 3, unit(3, n))
+    await store.put_chunks(CvRef("app-d", "job-1", ""), chunks_of(2), ["y"] * 2, unit(2, 9))
+
+    assert await store.delete_candidate("cand-1") == 6
+    assert await store.count_chunks("app-a") == await store.count_chunks("app-b") == 0
+    assert await store.count_chunks() == 5
+    assert await store.delete_candidate("cand-1") == 0, "erasing twice is harmless"
+    assert await store.delete_candidate("", ["app-d"]) == 2, "an application without candidate id is erased by id"
+    assert await store.count_chunks() == 3
+    assert await store.search_chunks(unit(1, 0)[0], 10, exclude_candidate="cand-2") == []
+
+
+async def test_search_returns_the_nearest_chunks_within_the_filters(store: VectorStore) -> None:
+    vectors = {app: unit(4, seed) for seed, app in enumerate(["app-1", "app-2", "app-3"])}
+    jobs = {"app-1": "job-1", "app-2": "job-1", "app-3": "job-2"}
+    for app, rows in vectors.items():
+        await store.put_chunks(CvRef(app, jobs[app], f"cand-{app}"), chunks_of(4), ["t"] * 4, rows)
+
+    target = vectors["app-2"][3]
+    hits = await store.search_chunks(target, 5)
+    assert len(hits) == 5
+    assert (hits[0].application_id, hits[0].chunk_index) == ("app-2", 3)
+    assert hits[0].similarity == pytest.approx(1.0, abs=1e-4)
+    assert [h.similarity for h in hits] == sorted((h.similarity for h in hits), reverse=True)
+
+    by_job = await store.search_chunks(target, 20, job_id="job-2")
+    assert {h.application_id for h in by_job} == {"app-3"} and len(by_job) == 4
+    by_section = await store.search_chunks(target, 20, section="skills")
+    assert len(by_section) == 6 and all(h.section == "skills" for h in by_section)
+    others = await store.search_chunks(target, 20, exclude_application="app-2")
+    assert len(others) == 8 and "app-2" not in {h.application_id for h in others}
+    assert await store.search_chunks(target, 5, job_id="job-unknown") == []
+
+
+async def test_a_store_refuses_vectors_of_another_size(open_store: StoreFactory) -> None:
+    store = open_store(DIM)
     await store.start()
+    await store.close()
+    with pytest.raises(RuntimeError, match="-d vectors"):
+        await open_store(DIM * 2).start()
+
+
+async def test_edge_keeps_payload_indexes_and_finds_after_optimizing(tmp_path: Path) -> None:
+    store = EdgeStore(DIM, tmp_path / "edge", optimize_min_points=10)
+    await store.start()
+    await store.put_chunks(CvRef("app-1", "job-1", "cand-1"), chunks_of(20), ["t"] * 20, unit(20, 3))
+    await store.close()
+
+    reopened = EdgeStore(DIM, tmp_path / "edge", optimize_min_points=10)
+    await reopened.start()  # 20 unindexed points: optimizes before serving
     try:
-        await store.put_chunks(ref, chunks, texts, vectors)
-        await store.put_chunks(ref, chunks, texts, vectors)
-        assert await store.count_chunks("app-2") == len(chunks)
-        await store.put_chunks(ref, chunks[:2], texts[:2], vectors[:2])
-        assert await store.count_chunks("app-2") == 2, "chunks beyond a shorter version are removed"
-        await store.delete_candidate("cand-1")
-        assert await store.count_chunks() == 0
+        hits = await reopened.search_chunks(unit(20, 3)[7], 1, job_id="job-1")
+        assert hits[0].chunk_index == 7
+        assert await reopened.count_chunks("app-1") == 20
+        schema = await reopened._run(lambda shards: shards["cv_chunks"].info().payload_schema)
+        assert set(schema) == {"application_id", "job_id", "candidate_id", "section"}
     finally:
-        await store.close()
+        await reopened.close()

@@ -4,13 +4,15 @@ import asyncio
 
 from fastapi import FastAPI
 
+from shortlist.embed.api import router as search_router
 from shortlist.embed.config import Settings
 from shortlist.embed.embedder import Embedder, MiniLmEmbedder
+from shortlist.embed.erasure import ERASURE_GROUP, ErasureHandler
 from shortlist.embed.handlers import EmbedHandlers
-from shortlist.embed.store import VectorStore
+from shortlist.embed.stores import open_store
 from shortlist.runtime.http import create_app
 from shortlist.runtime.service import Service
-from shortlist.runtime.topics import CV_INGESTED, JOBS_POSTED
+from shortlist.runtime.topics import CANDIDATES_ERASED, CV_INGESTED, JOBS_POSTED
 
 CV_GROUP = "shortlist-embed"
 JOBS_GROUP = "shortlist-embed-jobs"
@@ -20,17 +22,14 @@ def build(settings: Settings | None = None, embedder: Embedder | None = None) ->
     """The embed service. ``embedder`` defaults to all-MiniLM-L6-v2 (tests pass one loaded model to share)."""
     settings = settings or Settings()
     model = embedder or MiniLmEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
-    store = (
-        VectorStore(model.dimension, url=settings.qdrant_url, api_key=settings.qdrant_api_key)
-        if settings.qdrant_url
-        else VectorStore(model.dimension, path=settings.state_path("qdrant"))
-    )
+    store = open_store(settings, model.dimension)
     service = Service(settings)
     handlers = EmbedHandlers(settings, model, store, service.producer)
     # Jobs have their own group: a CV waiting for its job blocks its consumer's next fetch, so the job
     # must arrive through another consumer.
     service.consume(JOBS_GROUP, {JOBS_POSTED: handlers.on_job_posted})
     service.consume(CV_GROUP, {CV_INGESTED: handlers.on_cv_ingested})
+    service.consume(ERASURE_GROUP, {CANDIDATES_ERASED: ErasureHandler(store).on_candidate_erased})
 
     loading: list[asyncio.Task[None]] = []
 
@@ -54,7 +53,7 @@ def build(settings: Settings | None = None, embedder: Embedder | None = None) ->
             return "the embedding model failed to load"
         return await service.readiness()
 
-    app = create_app("embed", readiness)
+    app = create_app("embed", readiness, routers=[search_router])
     app.state.store = store
     app.state.embedder = model
     return service, app

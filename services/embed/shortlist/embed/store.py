@@ -1,24 +1,19 @@
-"""Qdrant collections of embed: CV chunks and job requirements, with deterministic point ids.
+"""The vector store of embed: CV chunks and job requirements, with deterministic point ids.
 
-qdrant-client runs against a Qdrant server when a URL is given and in local mode (on disk, in process)
-otherwise. Its calls block, so every method runs the client in a worker thread, one call at a time.
+``VectorStore`` is the interface; ``shortlist.embed.stores`` holds the two implementations (the Qdrant
+server through qdrant-client, and Qdrant Edge in process) and ``open_store`` that picks one from the
+settings. What both share, the point ids and payloads, lives here.
 """
 
-import asyncio
-import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol
 
 import numpy as np
-from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from shortlist.embed.chunking import Chunk
 from shortlist.embed.embedder import Vectors
-from shortlist.runtime.errors import TransientError
 
 CV_CHUNKS = "cv_chunks"
 JOB_REQUIREMENTS = "job_requirements"
@@ -27,9 +22,6 @@ INDEXED_FIELDS = {
     JOB_REQUIREMENTS: ("job_id",),
 }
 _NAMESPACE = uuid.UUID("6f1c2a52-8d0e-5d57-9a43-3c1f3f0e7b21")
-_PAGE = 256
-
-T = TypeVar("T")
 
 
 def chunk_point_id(application_id: str, index: int) -> str:
@@ -68,195 +60,140 @@ class CvRef:
     candidate_id: str
 
 
-def _match(field: str, value: str) -> models.FieldCondition:
-    return models.FieldCondition(key=field, match=models.MatchValue(value=value))
+@dataclass(frozen=True)
+class ChunkHit:
+    """A stored chunk found by a search, with its cosine similarity to the query."""
+
+    chunk_id: str
+    application_id: str
+    job_id: str
+    candidate_id: str
+    section: str
+    chunk_index: int
+    start: int
+    end: int
+    text: str
+    """The redacted chunk text."""
+    similarity: float
 
 
-class VectorStore:
-    def __init__(self, dimension: int, path: Path | None = None, url: str | None = None, api_key: str | None = None):
-        if (path is None) == (url is None):
-            raise ValueError("give either a local path or a server url")
-        self.dimension = dimension
-        self._path = path
-        self._url = url
-        self._api_key = api_key
-        self._client: QdrantClient | None = None
-        self._lock = threading.Lock()
+class VectorStore(Protocol):
+    """Chunks of CVs (collection ``cv_chunks``) and requirements of jobs (``job_requirements``).
 
-    @property
-    def is_local(self) -> bool:
-        return self._url is None
+    Every write is idempotent: points are upserted by deterministic ids, so a replay leaves the same points.
+    """
+
+    dimension: int
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._open)
+        """Open the store, creating the collections and payload indexes when missing."""
 
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._run(lambda c: c.close())
-            self._client = None
+    async def close(self) -> None: ...
 
     async def put_job(self, job: StoredJob) -> bool:
         """Store a job version's requirement vectors, replacing older versions. False: a newer one is stored."""
-        return await self._run(lambda c: self._put_job(c, job))
 
-    async def get_job(self, job_id: str) -> StoredJob | None:
-        return await self._run(lambda c: self._get_job(c, job_id))
+    async def get_job(self, job_id: str) -> StoredJob | None: ...
 
     async def put_chunks(self, cv: CvRef, chunks: Sequence[Chunk], texts: Sequence[str], vectors: Vectors) -> None:
-        """Upsert a CV's chunks (``texts`` are what is stored and shown: the redacted chunk texts)."""
-        points = [
-            models.PointStruct(
-                id=chunk_point_id(cv.application_id, chunk.index),
-                vector=vector.tolist(),
-                payload={
-                    "application_id": cv.application_id,
-                    "job_id": cv.job_id,
-                    "candidate_id": cv.candidate_id,
-                    "section": chunk.section,
-                    "chunk_index": chunk.index,
-                    "start": chunk.start,
-                    "end": chunk.end,
-                    "text": text,
-                },
+        """Upsert a CV's chunks (``texts`` are what is stored and shown: the redacted chunk texts).
+
+        Chunks left over from a longer earlier version of the same application are deleted.
+        """
+
+    async def count_chunks(self, application_id: str | None = None) -> int: ...
+
+    async def delete_candidate(self, candidate_id: str, application_ids: Sequence[str] = ()) -> int:
+        """Delete every chunk of the candidate (and of the given applications); the number of points deleted."""
+
+    async def search_chunks(
+        self,
+        vector: Vectors,
+        limit: int,
+        *,
+        job_id: str | None = None,
+        section: str | None = None,
+        exclude_application: str | None = None,
+        exclude_candidate: str | None = None,
+    ) -> list[ChunkHit]:
+        """The ``limit`` chunks most similar to ``vector`` (one row), best first, within the filters."""
+
+    async def application_chunks(self, application_id: str) -> tuple[list[ChunkHit], Vectors]:
+        """All chunks of an application in order (similarity 0) and their vectors."""
+
+
+def chunk_payload(cv: CvRef, chunk: Chunk, text: str) -> dict[str, Any]:
+    return {
+        "application_id": cv.application_id,
+        "job_id": cv.job_id,
+        "candidate_id": cv.candidate_id,
+        "section": chunk.section,
+        "chunk_index": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+        "text": text,
+    }
+
+
+def chunk_hit(point_id: object, similarity: float, payload: Mapping[str, Any] | None) -> ChunkHit:
+    p = payload or {}
+    return ChunkHit(
+        chunk_id=str(point_id),
+        application_id=str(p.get("application_id", "")),
+        job_id=str(p.get("job_id", "")),
+        candidate_id=str(p.get("candidate_id", "")),
+        section=str(p.get("section", "")),
+        chunk_index=int(p.get("chunk_index", 0)),
+        start=int(p.get("start", 0)),
+        end=int(p.get("end", 0)),
+        text=str(p.get("text", "")),
+        similarity=float(similarity),
+    )
+
+
+def requirement_payloads(job: StoredJob) -> list[tuple[str, dict[str, Any], list[float]]]:
+    """(point id, payload, vector) of each requirement of ``job``."""
+    return [
+        (
+            requirement_point_id(job.job_id, requirement.id),
+            {
+                "job_id": job.job_id,
+                "version": job.version,
+                "position": position,
+                "requirement_id": requirement.id,
+                "text": requirement.text,
+                "kind": requirement.kind,
+                "weight": requirement.weight,
+                "title": job.title,
+                "advance_threshold": job.advance_threshold,
+                "reject_threshold": job.reject_threshold,
+            },
+            vector.tolist(),
+        )
+        for position, (requirement, vector) in enumerate(zip(job.requirements, job.vectors, strict=True))
+    ]
+
+
+def job_from_points(job_id: str, points: Iterable[tuple[Mapping[str, Any], Sequence[float]]]) -> StoredJob | None:
+    """The newest version among a job's stored requirement points (payload, vector), or None when there are none."""
+    records = list(points)
+    if not records:
+        return None
+    # Between the upsert of a new version and the delete of the old one both may be present.
+    version = max(int(payload["version"]) for payload, _ in records)
+    current = sorted((r for r in records if int(r[0]["version"]) == version), key=lambda r: int(r[0]["position"]))
+    first = current[0][0]
+    return StoredJob(
+        job_id=job_id,
+        version=version,
+        title=str(first.get("title", "")),
+        advance_threshold=float(first.get("advance_threshold", 0.0)),
+        reject_threshold=float(first.get("reject_threshold", 0.0)),
+        requirements=[
+            StoredRequirement(
+                id=str(p["requirement_id"]), text=str(p["text"]), kind=str(p["kind"]), weight=float(p["weight"])
             )
-            for chunk, text, vector in zip(chunks, texts, vectors, strict=True)
-        ]
-        stale = models.Filter(
-            must=[
-                _match("application_id", cv.application_id),
-                models.FieldCondition(key="chunk_index", range=models.Range(gte=len(points))),
-            ]
-        )
-
-        def write(client: QdrantClient) -> None:
-            if points:
-                client.upsert(CV_CHUNKS, points=points)
-            client.delete(CV_CHUNKS, points_selector=models.FilterSelector(filter=stale))
-
-        await self._run(write)
-
-    async def count_chunks(self, application_id: str | None = None) -> int:
-        flt = models.Filter(must=[_match("application_id", application_id)]) if application_id else None
-        return await self._run(lambda c: c.count(CV_CHUNKS, count_filter=flt, exact=True).count)
-
-    async def delete_candidate(self, candidate_id: str) -> None:
-        selector = models.FilterSelector(filter=models.Filter(must=[_match("candidate_id", candidate_id)]))
-        await self._run(lambda c: c.delete(CV_CHUNKS, points_selector=selector))
-
-    async def _run(self, call: Callable[[QdrantClient], T]) -> T:
-        def locked() -> T:
-            with self._lock:
-                if self._client is None:
-                    raise RuntimeError("the vector store is not started")
-                try:
-                    return call(self._client)
-                except ResponseHandlingException as exc:
-                    raise TransientError("store_unavailable", "Qdrant did not answer") from exc
-                except UnexpectedResponse as exc:
-                    if exc.status_code is not None and exc.status_code >= 500:
-                        raise TransientError("store_unavailable", f"Qdrant answered {exc.status_code}") from exc
-                    raise
-
-        return await asyncio.to_thread(locked)
-
-    def _open(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                return
-            if self._path is not None:
-                self._path.mkdir(parents=True, exist_ok=True)
-                client = QdrantClient(path=str(self._path))
-            else:
-                client = QdrantClient(url=self._url, api_key=self._api_key)
-            for name, fields in INDEXED_FIELDS.items():
-                self._ensure_collection(client, name, fields)
-            self._client = client
-
-    def _ensure_collection(self, client: QdrantClient, name: str, fields: tuple[str, ...]) -> None:
-        if client.collection_exists(name):
-            size = _vector_size(client.get_collection(name).config.params.vectors)
-            if size != self.dimension:
-                raise RuntimeError(f"collection {name} holds {size}-d vectors, the embedder makes {self.dimension}-d")
-            return
-        client.create_collection(
-            name, vectors_config=models.VectorParams(size=self.dimension, distance=models.Distance.COSINE)
-        )
-        if not self.is_local:  # local mode has no payload indexes
-            for field in fields:
-                client.create_payload_index(name, field, models.PayloadSchemaType.KEYWORD)
-
-    def _put_job(self, client: QdrantClient, job: StoredJob) -> bool:
-        stored = self._get_job(client, job.job_id)
-        if stored is not None and stored.version > job.version:
-            return False
-        points = [
-            models.PointStruct(
-                id=requirement_point_id(job.job_id, requirement.id),
-                vector=vector.tolist(),
-                payload={
-                    "job_id": job.job_id,
-                    "version": job.version,
-                    "position": position,
-                    "requirement_id": requirement.id,
-                    "text": requirement.text,
-                    "kind": requirement.kind,
-                    "weight": requirement.weight,
-                    "title": job.title,
-                    "advance_threshold": job.advance_threshold,
-                    "reject_threshold": job.reject_threshold,
-                },
-            )
-            for position, (requirement, vector) in enumerate(zip(job.requirements, job.vectors, strict=True))
-        ]
-        client.upsert(JOB_REQUIREMENTS, points=points)
-        older = models.Filter(
-            must=[_match("job_id", job.job_id)],
-            must_not=[models.FieldCondition(key="version", match=models.MatchValue(value=job.version))],
-        )
-        client.delete(JOB_REQUIREMENTS, points_selector=models.FilterSelector(filter=older))
-        return True
-
-    def _get_job(self, client: QdrantClient, job_id: str) -> StoredJob | None:
-        records: list[models.Record] = []
-        offset: Any = None
-        while True:
-            page, offset = client.scroll(
-                JOB_REQUIREMENTS,
-                scroll_filter=models.Filter(must=[_match("job_id", job_id)]),
-                limit=_PAGE,
-                offset=offset,
-                with_payload=True,
-                with_vectors=True,
-            )
-            records.extend(page)
-            if offset is None:
-                break
-        if not records:
-            return None
-        # Between the upsert of a new version and the delete of the old one both may be present.
-        version = max(int((r.payload or {})["version"]) for r in records)
-        current = sorted(
-            (r for r in records if (r.payload or {})["version"] == version),
-            key=lambda r: int((r.payload or {})["position"]),
-        )
-        first = current[0].payload or {}
-        return StoredJob(
-            job_id=job_id,
-            version=version,
-            title=str(first.get("title", "")),
-            advance_threshold=float(first.get("advance_threshold", 0.0)),
-            reject_threshold=float(first.get("reject_threshold", 0.0)),
-            requirements=[
-                StoredRequirement(
-                    id=str(p["requirement_id"]), text=str(p["text"]), kind=str(p["kind"]), weight=float(p["weight"])
-                )
-                for p in (r.payload or {} for r in current)
-            ],
-            vectors=np.asarray([r.vector for r in current], dtype=np.float32),
-        )
-
-
-def _vector_size(params: Any) -> int | None:
-    if isinstance(params, models.VectorParams):
-        return params.size
-    return None
+            for p, _ in current
+        ],
+        vectors=np.asarray([v for _, v in current], dtype=np.float32),
+    )

@@ -1,0 +1,15 @@
+"""The two vector stores and the choice between them."""
+
+from shortlist.embed.config import Settings
+from shortlist.embed.store import VectorStore
+from shortlist.embed.stores.edge import EdgeStore
+from shortlist.embed.stores.qdrant_server import QdrantServerStore
+
+__all__ = ["EdgeStore", "QdrantServerStore", "open_store"]
+
+
+def open_store(settings: Settings, dimension: int) -> VectorStore:
+    """The Qdrant server at ``SHORTLIST_QDRANT_URL`` when set, else Qdrant Edge under ``<state_dir>/vectors``."""
+    if settings.qdrant_url:
+        return QdrantServerStore(dimension, url=settings.qdrant_url, api_key=settings.qdrant_api_key)
+    return EdgeStore(dimension, settings.state_path("vectors", "edge"))
