@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from shortlist.embed.api import router as search_router
 from shortlist.embed.config import Settings
-from shortlist.embed.embedder import Embedder, MiniLmEmbedder
+from shortlist.embed.embedder import Embedder, create_embedder
 from shortlist.embed.erasure import ERASURE_GROUP, ErasureHandler
 from shortlist.embed.handlers import EmbedHandlers
 from shortlist.embed.stores import open_store
@@ -19,14 +19,13 @@ JOBS_GROUP = "shortlist-embed-jobs"
 
 
 def build(settings: Settings | None = None, embedder: Embedder | None = None) -> tuple[Service, FastAPI]:
-    """The embed service. ``embedder`` defaults to all-MiniLM-L6-v2 (tests pass one loaded model to share)."""
+    """The embed service. ``embedder`` defaults to ``SHORTLIST_EMBEDDER`` (tests pass one loaded model to share)."""
     settings = settings or Settings()
-    model = embedder or MiniLmEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
+    model = embedder or create_embedder(settings)
     store = open_store(settings, model.dimension)
     service = Service(settings)
     handlers = EmbedHandlers(settings, model, store, service.producer)
-    # Jobs have their own group: a CV waiting for its job blocks its consumer's next fetch, so the job
-    # must arrive through another consumer.
+    # Jobs have their own group, so a backlog of CVs never delays the job that parked CVs wait for.
     service.consume(JOBS_GROUP, {JOBS_POSTED: handlers.on_job_posted})
     service.consume(CV_GROUP, {CV_INGESTED: handlers.on_cv_ingested})
     service.consume(ERASURE_GROUP, {CANDIDATES_ERASED: ErasureHandler(store).on_candidate_erased})
@@ -35,12 +34,14 @@ def build(settings: Settings | None = None, embedder: Embedder | None = None) ->
 
     async def start() -> None:
         await store.start()
+        await handlers.start()
         # The model loads while the consumers join their groups.
         loading.append(asyncio.create_task(asyncio.to_thread(model.load), name="load embedding model"))
 
     async def stop() -> None:
         for task in loading:
             await asyncio.gather(task, return_exceptions=True)
+        await handlers.stop()
         await store.close()
 
     service.on_start(start)
@@ -56,4 +57,5 @@ def build(settings: Settings | None = None, embedder: Embedder | None = None) ->
     app = create_app("embed", readiness, routers=[search_router])
     app.state.store = store
     app.state.embedder = model
+    app.state.handlers = handlers
     return service, app

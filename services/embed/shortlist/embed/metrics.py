@@ -1,6 +1,6 @@
 """Prometheus metrics of the embed service."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 CHUNKS_EMBEDDED = Counter("shortlist_embed_chunks_total", "CV chunks embedded and stored")
 EMBED_SECONDS = Histogram(
@@ -8,3 +8,9 @@ EMBED_SECONDS = Histogram(
     "Time the model took to embed one batch",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+BATCH_TEXTS = Histogram(
+    "shortlist_embed_batch_texts",
+    "Texts per model call (chunks of several CVs share one call)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+PARKED_CVS = Gauge("shortlist_embed_parked_cvs", "CVs parked until their job is known")
