@@ -2,9 +2,11 @@
 
 from fastapi import FastAPI
 
+from shortlist.runtime.database import database_url
 from shortlist.runtime.http import create_app
 from shortlist.runtime.service import Service
 from shortlist.runtime.topics import CV_EMBEDDED
+from shortlist.score.audit import AuditStore
 from shortlist.score.config import Settings
 from shortlist.score.handlers import ScoreHandler
 from shortlist.score.scorers import create_scorer
@@ -15,6 +17,13 @@ GROUP_ID = "shortlist-score"
 def build(settings: Settings) -> tuple[Service, FastAPI]:
     service = Service(settings)
     scorer = create_scorer(settings)
-    service.consume(GROUP_ID, {CV_EMBEDDED: ScoreHandler(scorer, service.producer)})
+    audit = AuditStore(database_url(settings.database_url, settings.state_path("score.db")))
+    service.on_start(audit.start)
+    service.on_stop(audit.stop)
+    close = getattr(scorer, "close", None)
+    if close is not None:
+        service.on_stop(close)
+    handler = ScoreHandler(scorer, service.producer, audit)
+    service.consume(GROUP_ID, {CV_EMBEDDED: handler})
     app = create_app(settings.service_name, service.readiness)
     return service, app

@@ -10,6 +10,7 @@ from shortlist.runtime.errors import PermanentError
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.records import Record
 from shortlist.score import metrics
+from shortlist.score.audit import AuditStore
 from shortlist.score.scorers.base import Scorer, to_cv_scored
 from shortlist.v1 import cv_pb2
 
@@ -24,9 +25,10 @@ def scored_event_id(embedded_event_id: str) -> str:
 
 
 class ScoreHandler:
-    def __init__(self, scorer: Scorer, producer: EventProducer) -> None:
+    def __init__(self, scorer: Scorer, producer: EventProducer, audit: AuditStore | None = None) -> None:
         self.scorer = scorer
         self.producer = producer
+        self.audit = audit
 
     async def __call__(self, record: Record) -> None:
         embedded = record.message
@@ -39,7 +41,10 @@ class ScoreHandler:
         metrics.SCORING_SECONDS.labels(self.scorer.name).observe(time.perf_counter() - started)
         scored_at = datetime.now(UTC)
         event = to_cv_scored(embedded, result, scored_at)
-        await self.producer.publish(event, key=embedded.application_id, event_id=scored_event_id(record.envelope.id))
+        event_id = scored_event_id(record.envelope.id)
+        if self.audit is not None:
+            await self.audit.record(event_id, record.envelope.id, embedded, result, scored_at)
+        await self.producer.publish(event, key=embedded.application_id, event_id=event_id)
         metrics.SCORES.labels(result.scorer, str(result.recommendation)).inc()
         metrics.SCORE_VALUES.labels(result.scorer).observe(result.score)
         for flag in result.flags:

@@ -1,0 +1,150 @@
+"""The audit record of every score: scorer, model, prompt version, input hash, the evidence read and the output.
+
+SQLite under the state folder by default, PostgreSQL through ``SHORTLIST_DATABASE_URL``. One row per published
+``CvScored`` event id, so a redelivered record is stored once.
+"""
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Float, Integer, String, Text, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shortlist.runtime.database import create_engine, session_factory
+from shortlist.score.scorers.base import ScoreResult
+from shortlist.v1 import cv_pb2
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ScoreAudit(Base):
+    __tablename__ = "score_audit"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_event_id: Mapped[str] = mapped_column(String(128))
+    application_id: Mapped[str] = mapped_column(String(128), index=True)
+    job_id: Mapped[str] = mapped_column(String(128), index=True)
+    job_version: Mapped[int] = mapped_column(Integer)
+    scorer: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(256))
+    prompt_version: Mapped[str] = mapped_column(String(64))
+    input_hash: Mapped[str] = mapped_column(String(64), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    recommendation: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[str] = mapped_column(Text)
+    output: Mapped[str] = mapped_column(Text)
+    scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    event_id: str
+    application_id: str
+    job_id: str
+    scorer: str
+    model: str
+    prompt_version: str
+    input_hash: str
+    score: float
+    recommendation: str
+    evidence: list[dict[str, Any]]
+    output: dict[str, Any]
+    scored_at: datetime
+
+
+def evidence_of(embedded: cv_pb2.CvEmbedded) -> list[dict[str, Any]]:
+    return [
+        {
+            "requirement_id": e.requirement.id,
+            "requirement": e.requirement.text,
+            "chunks": [
+                {"chunk_id": c.chunk_id, "similarity": round(float(c.similarity), 6), "text": c.text} for c in e.chunks
+            ],
+        }
+        for e in embedded.evidence
+    ]
+
+
+def output_of(result: ScoreResult) -> dict[str, Any]:
+    output = asdict(result)
+    output["requirements"] = [
+        {**asdict(r), "verdict": str(r.verdict), "quotes": [asdict(q) for q in r.quotes]} for r in result.requirements
+    ]
+    output["recommendation"] = str(result.recommendation)
+    output["flags"] = [str(f) for f in result.flags]
+    return output
+
+
+class AuditStore:
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        self._sessions = session_factory(self.engine)
+
+    async def start(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+
+    async def stop(self) -> None:
+        await self.engine.dispose()
+
+    async def record(
+        self,
+        event_id: str,
+        source_event_id: str,
+        embedded: cv_pb2.CvEmbedded,
+        result: ScoreResult,
+        scored_at: datetime,
+    ) -> bool:
+        """Store the score once per event id; False when it was stored before."""
+        row = ScoreAudit(
+            event_id=event_id,
+            source_event_id=source_event_id,
+            application_id=embedded.application_id,
+            job_id=embedded.job_id,
+            job_version=embedded.job_version,
+            scorer=result.scorer,
+            model=result.model,
+            prompt_version=result.prompt_version,
+            input_hash=result.input_hash,
+            score=result.score,
+            recommendation=str(result.recommendation),
+            evidence=json.dumps(evidence_of(embedded), ensure_ascii=False),
+            output=json.dumps(output_of(result), ensure_ascii=False),
+            scored_at=scored_at,
+        )
+        try:
+            async with self._sessions.begin() as session:
+                if await session.get(ScoreAudit, event_id) is not None:
+                    return False
+                session.add(row)
+        except IntegrityError:
+            return False
+        return True
+
+    async def for_application(self, application_id: str) -> list[AuditEntry]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(ScoreAudit).where(ScoreAudit.application_id == application_id).order_by(ScoreAudit.scored_at)
+            )
+            return [
+                AuditEntry(
+                    event_id=r.event_id,
+                    application_id=r.application_id,
+                    job_id=r.job_id,
+                    scorer=r.scorer,
+                    model=r.model,
+                    prompt_version=r.prompt_version,
+                    input_hash=r.input_hash,
+                    score=r.score,
+                    recommendation=r.recommendation,
+                    evidence=json.loads(r.evidence),
+                    output=json.loads(r.output),
+                    scored_at=r.scored_at if r.scored_at.tzinfo else r.scored_at.replace(tzinfo=UTC),
+                )
+                for r in rows
+            ]
