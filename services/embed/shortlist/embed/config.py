@@ -13,8 +13,10 @@ class Settings(ServiceSettings):
 
     service_name: str = "embed"
     port: int = Field(default=8002, validation_alias=AliasChoices("SHORTLIST_EMBED_PORT", "SHORTLIST_PORT"))
-    consumer_concurrency: int = 8
-    """CVs of different applications handled at once per partition: their chunks share model batches."""
+    consumer_concurrency: int = 16
+    """CVs of different applications handled at once per partition: their chunks share model calls."""
+    consumer_batch_size: int = 256
+    """Records per fetch: the consumer waits for a fetched batch to be done before the next fetch."""
     qdrant_url: str | None = None
     """A Qdrant server; without it qdrant-client's local mode keeps the vectors under ``state_dir/qdrant``."""
     qdrant_api_key: str | None = None
@@ -24,7 +26,7 @@ class Settings(ServiceSettings):
     """Torch intra-op threads of the embedding model."""
     embed_batch_size: int = 16
     """Chunks per model batch, gathered across the CVs being handled."""
-    embed_max_call_texts: int = 64
+    embed_max_call_texts: int = 256
     """Chunks one model call takes at most when more are waiting; sorted by length into batches."""
     embed_linger_ms: float = 10.0
     """How long an idle model waits for more chunks before it runs a batch that is not full."""
