@@ -37,6 +37,9 @@ async def chunks_stored(store: VectorStore, application_id: str, present: bool) 
             await asyncio.sleep(0.1)
 
 
+API_KEY = "embed-test-key"
+
+
 @pytest.fixture(scope="module")
 async def running(
     kafka_settings: KafkaSettings,
@@ -46,14 +49,19 @@ async def running(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Running]:
     state: Path = tmp_path_factory.mktemp("embed-search")
-    settings = Settings(**kafka_settings.model_dump(), state_dir=state)
+    settings = Settings(**kafka_settings.model_dump(), state_dir=state, api_keys=f"{API_KEY}, reader:jobs:read")
     service, app = build(settings, embedder=embedder)
     prefix = f"app-{uuid.uuid4().hex[:8]}"
     job_id = f"job-{uuid.uuid4().hex[:8]}"
     cvs = generated_cvs(job_id, prefix)
     async with (
         service.running(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://embed", timeout=30) as client,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://embed",
+            timeout=30,
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        ) as client,
     ):
         for _ in range(600):
             if (await client.get("/readyz")).status_code == 200:
@@ -125,3 +133,11 @@ async def test_an_erased_candidate_has_no_points_left(running: Running, producer
             assert await running.store.count_chunks(cv.application_id) > 0, "other candidates are kept"
     response = await running.client.post("/v1/search", json={"query": "COBOL mainframe programming"})
     assert cobol.application_id not in {i["application_id"] for i in response.json()["items"]}
+
+
+async def test_search_needs_a_key_with_the_search_scope(running: Running) -> None:
+    body = {"query": "COBOL"}
+    anonymous = await running.client.post("/v1/search", json=body, headers={"Authorization": ""})
+    reader = await running.client.post("/v1/search", json=body, headers={"Authorization": "Bearer reader"})
+    assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, "unauthorized")
+    assert (reader.status_code, reader.json()["error"]["code"]) == (403, "forbidden")

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from shortlist.embed.api import router as search_router
 from shortlist.embed.config import Settings
@@ -10,6 +10,7 @@ from shortlist.embed.embedder import Embedder, create_embedder
 from shortlist.embed.erasure import ERASURE_GROUP, ErasureHandler
 from shortlist.embed.handlers import EmbedHandlers
 from shortlist.embed.stores import open_store
+from shortlist.runtime.auth import KeyRing
 from shortlist.runtime.http import create_app
 from shortlist.runtime.service import Service
 from shortlist.runtime.topics import CANDIDATES_ERASED, CV_INGESTED, JOBS_POSTED
@@ -54,7 +55,9 @@ def build(settings: Settings | None = None, embedder: Embedder | None = None) ->
             return "the embedding model failed to load"
         return await service.readiness()
 
-    app = create_app("embed", readiness, routers=[search_router])
+    guarded = APIRouter(dependencies=[Depends(KeyRing(settings.api_keys).require("search:read"))])
+    guarded.include_router(search_router)
+    app = create_app("embed", readiness, routers=[guarded])
     app.state.store = store
     app.state.embedder = model
     app.state.handlers = handlers
