@@ -142,7 +142,7 @@ async def test_sigterm_finishes_the_in_flight_records_commits_and_exits_cleanly(
     app_factory: AppFactory, producer: EventProducer
 ) -> None:
     total = 120
-    app = await app_factory(0.05)
+    app = await app_factory(0.2)
     produced = await produce(producer, app.topic, total)
 
     first = app.start("first")

@@ -99,6 +99,8 @@ async def serve(service: Service, app: FastAPI) -> None:
             if task is not stop_task and task.exception() is not None:
                 log.error("%s stopped: %r", task.get_name(), task.exception())
         log.info("stopping: draining in-flight records")
+        for consumer in service.consumers:
+            consumer.request_stop()
         server.should_exit = True
         await server_task
         stop_task.cancel()
