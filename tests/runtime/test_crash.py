@@ -141,12 +141,12 @@ async def test_a_consumer_killed_mid_batch_loses_nothing_after_restart(
 async def test_sigterm_finishes_the_in_flight_records_commits_and_exits_cleanly(
     app_factory: AppFactory, producer: EventProducer
 ) -> None:
-    total = 120
-    app = await app_factory(0.2)
+    total = 80
+    app = await app_factory(0.5)
     produced = await produce(producer, app.topic, total)
 
     first = app.start("first")
-    await app.wait_for(first, "the first run to handle 20 records", lambda: len(app.ids("deliveries")) >= 20)
+    await app.wait_for(first, "the first run to handle 4 records", lambda: len(app.ids("deliveries")) >= 4)
     first.send_signal(signal.SIGTERM)
     assert await app.exit_code(first) == 0
     first_run = app.ids("deliveries", "first")
