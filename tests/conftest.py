@@ -1,10 +1,12 @@
 """Fixtures shared by every test: one embedded broker per session, settings that point at it."""
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from shortlist.runtime.broker import EmbeddedBroker
@@ -58,3 +60,24 @@ def unique() -> str:
 def require_services() -> bool:
     """CI sets SHORTLIST_REQUIRE_SERVICES=1: tests that need PostgreSQL or Redis must then run, not skip."""
     return os.environ.get("SHORTLIST_REQUIRE_SERVICES") == "1"
+
+
+POSTGRES_URL = os.environ.get("SHORTLIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextlib.asynccontextmanager
+async def throwaway_postgres(prefix: str) -> AsyncIterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards; skips when PostgreSQL is not reachable."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(POSTGRES_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if require_services():
+            raise
+        pytest.skip(f"PostgreSQL is not reachable: {type(exc).__name__}")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()

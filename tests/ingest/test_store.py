@@ -1,20 +1,15 @@
 """Schema migrations of ingest's database on SQLite and on a real PostgreSQL."""
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import Connection, inspect, text
 
 from shortlist.ingest.migrations import LATEST, current_version, migrate
 from shortlist.ingest.store import Base, Job, Store
-from tests.conftest import require_services
-
-POSTGRES_URL = os.environ.get("SHORTLIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.conftest import throwaway_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -24,21 +19,12 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield sqlite
         await sqlite.close()
         return
-    name = f"ingest_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(POSTGRES_URL, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        if require_services():
-            raise
-        pytest.skip(f"PostgreSQL is not reachable: {type(exc).__name__}")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    postgres = Store.for_settings(POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}", Path("unused"))
-    try:
-        yield postgres
-    finally:
-        await postgres.close()
-        await admin.execute(f'DROP DATABASE "{name}"')
-        await admin.close()
+    async with throwaway_postgres("ingest_test") as url:
+        postgres = Store.for_settings(url, Path("unused"))
+        try:
+            yield postgres
+        finally:
+            await postgres.close()
 
 
 def schema(connection: Connection) -> dict[str, set[str]]:

@@ -1,37 +1,24 @@
 """The delivery log on SQLite and on PostgreSQL: a replayed event is delivered to a subscription only once."""
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from shortlist.notify.store import Delivery, NewSubscription, Store
 from shortlist.runtime.database import database_url
-from tests.conftest import require_services
-
-POSTGRES_URL = os.environ.get("SHORTLIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.conftest import throwaway_postgres
 
 
 async def _postgres_store() -> AsyncIterator[Store]:
-    name = f"notify_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(POSTGRES_URL, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        if require_services():
-            raise
-        pytest.skip(f"PostgreSQL is not reachable: {type(exc).__name__}")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    store = Store(database_url(POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}", Path("unused")))
-    try:
-        yield store
-    finally:
-        await store.stop()
-        await admin.execute(f'DROP DATABASE "{name}"')
-        await admin.close()
+    async with throwaway_postgres("notify_test") as url:
+        store = Store(database_url(url, Path("unused")))
+        try:
+            yield store
+        finally:
+            await store.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
