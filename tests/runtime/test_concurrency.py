@@ -18,16 +18,21 @@ from tests.runtime.helpers import eventually, send_event
 pytestmark = pytest.mark.timeout(120)
 
 
+async def new_topic(settings: KafkaSettings, name: str, partitions: int) -> str:
+    topic = f"test.{uuid.uuid4().hex[:8]}.{name}.v1"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+    finally:
+        await admin.close()
+    return topic
+
+
 async def test_keys_run_concurrently_and_each_key_keeps_its_order(
     kafka_settings: KafkaSettings, producer: EventProducer
 ) -> None:
-    topic = f"test.{uuid.uuid4().hex[:8]}.concurrency.v1"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_settings.kafka_bootstrap, request_timeout_ms=30_000)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
+    topic = await new_topic(kafka_settings, "concurrency", partitions=1)
     keys = [f"app-{i}" for i in range(6)]
     for seq in range(4):
         for key in keys:
@@ -65,13 +70,7 @@ async def test_keys_run_concurrently_and_each_key_keeps_its_order(
 async def test_a_partition_held_up_by_its_record_does_not_hold_up_the_others(
     kafka_settings: KafkaSettings, producer: EventProducer
 ) -> None:
-    topic = f"test.{uuid.uuid4().hex[:8]}.independent.v1"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_settings.kafka_bootstrap, request_timeout_ms=30_000)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
-    finally:
-        await admin.close()
+    topic = await new_topic(kafka_settings, "independent", partitions=2)
     fast_done = asyncio.Event()
     slow_started = asyncio.Event()
     order: list[str] = []
