@@ -25,11 +25,10 @@ from shortlist.embed.evidence import top_chunks
 from shortlist.embed.parking import ParkedCv, ParkingLot
 from shortlist.embed.store import CvRef, StoredJob, StoredRequirement, VectorStore, chunk_point_id
 from shortlist.runtime import metrics
-from shortlist.runtime.dlt import MAX_MESSAGE_CHARS
+from shortlist.runtime.dlt import dead_letter_record
 from shortlist.runtime.errors import PermanentError, TransientError
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.records import Record
-from shortlist.runtime.topics import dlt
 from shortlist.runtime.tracing import extract_context
 from shortlist.v1 import common_pb2, cv_pb2, jobs_pb2
 
@@ -214,17 +213,18 @@ class EmbedHandlers:
 
     async def _dead_letter(self, parked: ParkedCv, code: str, message: str) -> None:
         """The parked record, unchanged, to ``<topic>-dlt`` with the contract's ``dlt-*`` headers."""
-        headers = [(k, v.encode()) for k, v in parked.headers.items() if not k.startswith("dlt-")]
-        headers += [
-            ("dlt-original-topic", parked.topic.encode()),
-            ("dlt-original-partition", str(parked.partition).encode()),
-            ("dlt-original-offset", str(parked.offset).encode()),
-            ("dlt-exception-type", code.encode()),
-            ("dlt-exception-message", message[:MAX_MESSAGE_CHARS].encode()),
-        ]
-        await self._producer.send_raw(dlt(parked.topic), parked.key, parked.value, headers)
-        metrics.DEAD_LETTERS.labels(self._settings.service_name, parked.topic, code).inc()
-        log.warning("dead-lettered parked application %s: %s", parked.application_id, code)
+        await dead_letter_record(
+            self._producer,
+            self._settings.service_name,
+            parked.topic,
+            parked.partition,
+            parked.offset,
+            parked.key,
+            parked.value,
+            [(k, v.encode()) for k, v in parked.headers.items()],
+            code,
+            message,
+        )
         await self._parking.remove(parked)
         self._forget(parked.application_id)
 
