@@ -1,5 +1,7 @@
 """Schema migrations of ingest's database on SQLite and on a real PostgreSQL."""
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,3 +65,17 @@ async def test_an_older_database_is_upgraded_with_its_rows(store: Store) -> None
     job = Job(id="job-2", version=1, title="Dev", description="Code", requirements=[], created_at=datetime.now(UTC))
     await store.add_job(job)
     assert (await store.get_job_version("job-2", 1)) is not None
+
+
+async def test_a_content_lock_and_a_row_update_never_deadlock(tmp_path: Path) -> None:
+    """The batch route holds the dedupe lock while it writes the row: that must not wait on itself."""
+    store = Store.for_settings(None, tmp_path / "ingest.db")
+    await store.create()
+    try:
+        for _ in range(300):
+            # The timeout guards against a hang; it is not a speed check.
+            content_lock = store.lock(f"content/{uuid.uuid4()}/{uuid.uuid4().hex}")
+            async with content_lock, asyncio.timeout(10), store.application_update(str(uuid.uuid4())) as update:
+                assert update is not None
+    finally:
+        await store.close()

@@ -106,7 +106,7 @@ def application_router(settings: Settings, store: Store, ingestor: Ingestor, key
             extracted = await ingestor.extract(submission)
         except ExtractionError as exc:
             raise ApiError(ERROR_STATUS.get(exc.code, 422), exc.code, exc.message) from exc
-        async with store.lock(f"{job.id}/{content_hash}"):
+        async with store.lock(f"content/{job.id}/{content_hash}"):
             earlier = await store.find_duplicate(job.id, content_hash)
             if earlier is not None:
                 return 200, accepted(earlier.id, job.id, earlier.status, duplicate=True)

@@ -1,9 +1,7 @@
 """Ingest's database: jobs, applications (the status read model) and processed events."""
 
-import asyncio
-import zlib
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shortlist.ingest.migrations import migrate
 from shortlist.runtime.database import create_engine, database_url, session_factory
+from shortlist.runtime.locks import KeyedLocks
 
 STATUSES = ("received", "ingested", "embedded", "scored", "notified")
 RANK = {name: rank for rank, name in enumerate(STATUSES)}
@@ -145,7 +144,7 @@ class Store:
         self.url = url
         self.engine: AsyncEngine = create_engine(url)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
-        self._locks = [asyncio.Lock() for _ in range(64)]
+        self._locks = KeyedLocks()
 
     @classmethod
     def for_settings(cls, configured_url: str | None, sqlite_file: Path) -> "Store":
@@ -178,9 +177,9 @@ class Store:
             rows = await session.scalars(select(Job).order_by(Job.created_at.desc()).limit(limit).offset(offset))
             return int(total or 0), list(rows)
 
-    def lock(self, key: str) -> asyncio.Lock:
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """The in-process lock that serialises work on ``key``."""
-        return self._locks[zlib.crc32(key.encode()) % len(self._locks)]
+        return self._locks.hold(key)
 
     async def get_job_version(self, job_id: str, version: int) -> JobVersion | None:
         async with self.sessions() as session:
@@ -247,7 +246,7 @@ class Store:
 
         Yields None when ``ce_id`` was processed already; the caller then does nothing.
         """
-        async with self._locks[zlib.crc32(application_id.encode()) % len(self._locks)], self.sessions() as session:
+        async with self.lock(f"application/{application_id}"), self.sessions() as session:
             if ce_id is not None:
                 if await session.get(ProcessedEvent, ce_id) is not None:
                     yield None
