@@ -104,12 +104,17 @@ def requirement_weight(requirement: common_pb2.Requirement) -> float:
     return 1.0 if is_must(requirement) else 0.5
 
 
+#: Must-have verdicts that cap the recommendation at review.
+_UNPROVEN = frozenset({Verdict.MISSING, Verdict.UNVERIFIABLE})
+
+
 def overall(
     requirements: Sequence[RequirementResult], thresholds: Thresholds, flags: Sequence[Flag]
 ) -> tuple[float, Recommendation]:
     """Weighted mean of the requirement scores and the recommendation it leads to.
 
-    A must-have judged missing, or a CV that tries to instruct the scorer, caps the recommendation at review.
+    A must-have judged missing or unverifiable (the model claimed evidence that is not in the CV), or a CV that
+    tries to instruct the scorer, caps the recommendation at review: an unproven must-have is not advanced.
     """
     total_weight = sum(r.weight for r in requirements)
     if total_weight <= 0:
@@ -121,9 +126,7 @@ def overall(
         recommendation = Recommendation.REJECT
     else:
         recommendation = Recommendation.REVIEW
-    capped = any(r.must and r.verdict == Verdict.MISSING for r in requirements) or (
-        Flag.PROMPT_INJECTION_SUSPECTED in flags
-    )
+    capped = any(r.must and r.verdict in _UNPROVEN for r in requirements) or (Flag.PROMPT_INJECTION_SUSPECTED in flags)
     if capped and recommendation == Recommendation.ADVANCE:
         recommendation = Recommendation.REVIEW
     return score, recommendation
