@@ -5,9 +5,10 @@ from fastapi import FastAPI
 from shortlist.runtime.database import database_url
 from shortlist.runtime.http import create_app
 from shortlist.runtime.service import Service
-from shortlist.runtime.topics import CV_EMBEDDED
+from shortlist.runtime.topics import CANDIDATES_ERASED, CV_EMBEDDED
 from shortlist.score.audit import AuditStore
 from shortlist.score.config import Settings
+from shortlist.score.erasure import ERASURE_GROUP, ErasureHandler
 from shortlist.score.handlers import ScoreHandler
 from shortlist.score.scorers import create_scorer
 
@@ -25,5 +26,6 @@ def build(settings: Settings) -> tuple[Service, FastAPI]:
         service.on_stop(close)
     handler = ScoreHandler(scorer, service.producer, audit)
     service.consume(GROUP_ID, {CV_EMBEDDED: handler})
+    service.consume(ERASURE_GROUP, {CANDIDATES_ERASED: ErasureHandler(audit).on_candidate_erased})
     app = create_app(settings.service_name, service.readiness)
     return service, app

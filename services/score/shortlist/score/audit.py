@@ -1,17 +1,20 @@
 """The audit record of every score: scorer, model, prompt version, input hash, the evidence read and the output.
 
 SQLite under the state folder by default, PostgreSQL through ``SHORTLIST_DATABASE_URL``. One row per published
-``CvScored`` event id, so a redelivered record is stored once.
+``CvScored`` event id, so a redelivered record is stored once. A candidate's erasure deletes their rows and leaves
+a tombstone per application, so a late score of an erased application is not stored again.
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Integer, String, Text, select
+from sqlalchemy import Connection, DateTime, Float, Integer, String, Text, delete, inspect, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import ColumnElement
 
 from shortlist.runtime.database import create_engine, session_factory
 from shortlist.score.scorers.base import ScoreResult
@@ -28,6 +31,7 @@ class ScoreAudit(Base):
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     source_event_id: Mapped[str] = mapped_column(String(128))
     application_id: Mapped[str] = mapped_column(String(128), index=True)
+    candidate_id: Mapped[str] = mapped_column(String(128), index=True, default="", server_default="")
     job_id: Mapped[str] = mapped_column(String(128), index=True)
     job_version: Mapped[int] = mapped_column(Integer)
     scorer: Mapped[str] = mapped_column(String(32))
@@ -39,6 +43,29 @@ class ScoreAudit(Base):
     evidence: Mapped[str] = mapped_column(Text)
     output: Mapped[str] = mapped_column(Text)
     scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ErasedApplication(Base):
+    """The application's candidate was erased: its scores are no longer stored."""
+
+    __tablename__ = "score_erased_applications"
+
+    application_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+_LOCK_ID = 7_341_005
+
+
+def upgrade(connection: Connection) -> None:
+    """Create missing tables and add columns a database made by an older version lacks (one replica at a time)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK_ID})"))
+    Base.metadata.create_all(connection)
+    columns = {c["name"] for c in inspect(connection).get_columns("score_audit")}
+    if "candidate_id" not in columns:
+        connection.execute(text("ALTER TABLE score_audit ADD COLUMN candidate_id VARCHAR(128) NOT NULL DEFAULT ''"))
+        connection.execute(text("CREATE INDEX ix_score_audit_candidate_id ON score_audit (candidate_id)"))
 
 
 @dataclass(frozen=True)
@@ -55,6 +82,7 @@ class AuditEntry:
     evidence: list[dict[str, Any]]
     output: dict[str, Any]
     scored_at: datetime
+    candidate_id: str = ""
 
 
 def evidence_of(embedded: cv_pb2.CvEmbedded) -> list[dict[str, Any]]:
@@ -87,7 +115,7 @@ class AuditStore:
 
     async def start(self) -> None:
         async with self.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+            await conn.run_sync(upgrade)
 
     async def stop(self) -> None:
         await self.engine.dispose()
@@ -100,11 +128,12 @@ class AuditStore:
         result: ScoreResult,
         scored_at: datetime,
     ) -> bool:
-        """Store the score once per event id; False when it was stored before."""
+        """Store the score once per event id; False when it was stored before or the application was erased."""
         row = ScoreAudit(
             event_id=event_id,
             source_event_id=source_event_id,
             application_id=embedded.application_id,
+            candidate_id=embedded.candidate_id,
             job_id=embedded.job_id,
             job_version=embedded.job_version,
             scorer=result.scorer,
@@ -121,10 +150,29 @@ class AuditStore:
             async with self._sessions.begin() as session:
                 if await session.get(ScoreAudit, event_id) is not None:
                     return False
+                if await session.get(ErasedApplication, embedded.application_id) is not None:
+                    return False
                 session.add(row)
         except IntegrityError:
             return False
         return True
+
+    async def erase(self, candidate_id: str, application_ids: Sequence[str], erased_at: datetime) -> int:
+        """Delete the rows of the candidate and of these applications, tombstone them; idempotent. Rows deleted."""
+        match: ColumnElement[bool] = ScoreAudit.application_id.in_(list(application_ids))
+        if candidate_id:
+            match = or_(match, ScoreAudit.candidate_id == candidate_id)
+        async with self._sessions.begin() as session:
+            found = set(await session.scalars(select(ScoreAudit.application_id).where(match)))
+            deleted = await session.execute(delete(ScoreAudit).where(match))
+            ids = found | set(application_ids)
+            known = set(
+                await session.scalars(
+                    select(ErasedApplication.application_id).where(ErasedApplication.application_id.in_(ids))
+                )
+            )
+            session.add_all(ErasedApplication(application_id=i, erased_at=erased_at) for i in sorted(ids - known))
+        return int(getattr(deleted, "rowcount", 0) or 0)
 
     async def for_application(self, application_id: str) -> list[AuditEntry]:
         async with self._sessions() as session:
@@ -135,6 +183,7 @@ class AuditStore:
                 AuditEntry(
                     event_id=r.event_id,
                     application_id=r.application_id,
+                    candidate_id=r.candidate_id,
                     job_id=r.job_id,
                     scorer=r.scorer,
                     model=r.model,
