@@ -250,6 +250,7 @@ async def test_read_model_follows_downstream_events(ingest: httpx.AsyncClient, p
             "recommendation": "advance",
             "status": "notified",
             "top_evidence": [{"requirement": "Python", "quote": "Python consumers of Apache Kafka topics"}],
+            "override": None,
         }
     ]
 
@@ -318,6 +319,8 @@ async def test_every_v1_route_needs_a_key_with_its_scope(ingest: httpx.AsyncClie
         ("GET", f"/v1/jobs/{job['id']}/ranking", "applications:read"),
         ("POST", "/v1/applications", "applications:write"),
         ("GET", "/v1/applications/some-id", "applications:read"),
+        ("POST", "/v1/applications/some-id/override", "applications:write"),
+        ("DELETE", "/v1/candidates/some-id", "candidates:write"),
     ]
     for method, path, scope in routes:
         anonymous = await ingest.request(method, path, headers={"Authorization": ""})

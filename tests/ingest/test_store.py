@@ -1,4 +1,4 @@
-"""Schema migrations of ingest's database on SQLite and on a real PostgreSQL."""
+"""Ingest's database on SQLite and on a real PostgreSQL: schema migrations, locks and erasure."""
 
 import asyncio
 import uuid
@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, inspect, text
 
+from shortlist.ingest.erasure import erase
 from shortlist.ingest.migrations import LATEST, current_version, migrate
-from shortlist.ingest.store import Base, Job, Store
+from shortlist.ingest.overrides import history
+from shortlist.ingest.store import Application, Base, Job, ScoreOverride, Store
 from tests.conftest import throwaway_postgres
 
 
@@ -79,3 +81,31 @@ async def test_a_content_lock_and_a_row_update_never_deadlock(tmp_path: Path) ->
                 assert update is not None
     finally:
         await store.close()
+
+
+async def test_erasure_deletes_overrides_and_keeps_late_events_out(store: Store) -> None:
+    await store.create()
+    at = datetime.now(UTC)
+    rows = [
+        Application(id=app, job_id="job-1", candidate_id=candidate, status="scored", progress=3, score_value=70.0)
+        for app, candidate in (("app-1", "cand-1"), ("app-2", "cand-1"), ("app-3", "cand-2"), ("app-4", ""))
+    ]
+    overrides = [
+        ScoreOverride(id=str(uuid.uuid4()), application_id=app, score=40.0, reason=f"note {n}", created_at=at)
+        for n, app in enumerate(("app-1", "app-1", "app-3", "app-4"))
+    ]
+    await store.add(*rows, *overrides)
+    assert (await history(store, "app-1"))["override_count"] == 2
+
+    # By candidate id, and by an application id the event names (app-4 has no candidate id).
+    assert await erase(store, "cand-1", ["app-4"], at) == ["app-1", "app-2", "app-4"]
+    assert await erase(store, "cand-1", ["app-4"], at) == ["app-4"]  # a replay is harmless
+    for app in ("app-1", "app-2", "app-4"):
+        assert await store.get_application(app) is None
+        assert await history(store, app) == {"override": None, "override_count": 0, "overrides": []}
+    assert (await history(store, "app-3"))["override"]["reason"] == "note 2"
+    assert await store.get_application("app-3") is not None
+
+    async with store.application_update("app-1", "late-event", "cv.scored.v1") as update:
+        assert update is None  # the tombstone keeps a late event from creating the row again
+    assert await store.get_application("app-1") is None

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from shortlist.ingest.applications import application_router, iso
 from shortlist.ingest.config import Settings
+from shortlist.ingest.erasure import erasure_router
+from shortlist.ingest.overrides import latest_overrides, override_router
 from shortlist.ingest.pipeline import Ingestor, derived_id
 from shortlist.ingest.requirements import default_weight, derive_requirements
 from shortlist.ingest.store import Job, JobVersion, Store, utcnow
@@ -165,9 +167,10 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
-        """Scored applications, best first."""
+        """Scored applications, best first by the computed score; each carries its reviewer's override, if any."""
         await existing_job(job_id)
         total, rows = await store.ranking(job_id, limit, offset, recommendation or (), min_score)
+        overrides = await latest_overrides(store, [row.id for row in rows])
         items = [
             {
                 "application_id": row.id,
@@ -177,10 +180,13 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
                 "recommendation": row.recommendation,
                 "status": row.status,
                 "top_evidence": top_evidence(row.score),
+                "override": overrides.get(row.id),
             }
             for row in rows
         ]
         return {"job_id": job_id, "total": total, "limit": limit, "offset": offset, "items": items}
 
     api.include_router(application_router(settings, store, ingestor, keys))
+    api.include_router(override_router(store, keys))
+    api.include_router(erasure_router(store, producer, keys))
     return api

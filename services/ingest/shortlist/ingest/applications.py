@@ -16,6 +16,7 @@ from starlette.formparsers import MultiPartException
 
 from shortlist.ingest.config import Settings
 from shortlist.ingest.extraction import ExtractionError
+from shortlist.ingest.overrides import history
 from shortlist.ingest.pipeline import Ingestor, Submission, derived_id
 from shortlist.ingest.store import STATUSES, Application, Job, Store, utcnow
 from shortlist.runtime.auth import KeyRing
@@ -210,7 +211,7 @@ def application_router(settings: Settings, store: Store, ingestor: Ingestor, key
         row = await store.get_application(application_id)
         if row is None:
             raise ApiError(404, "application_not_found", f"application {application_id} does not exist")
-        return application_view(row)
+        return application_view(row) | await history(store, application_id)
 
     return api
 

@@ -6,13 +6,22 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from shortlist.ingest.erasure import ErasureHandler
 from shortlist.ingest.extraction import ExtractionError
 from shortlist.ingest.pipeline import Ingestor, Submission, derived_id
 from shortlist.ingest.store import Application, Store, utcnow
 from shortlist.runtime.consumer import Handler
 from shortlist.runtime.errors import PermanentError
 from shortlist.runtime.records import Record
-from shortlist.runtime.topics import CV_EMBEDDED, CV_INGESTED, CV_SCORED, CV_SUBMITTED, NOTIFY_DELIVERED, dlt
+from shortlist.runtime.topics import (
+    CANDIDATES_ERASED,
+    CV_EMBEDDED,
+    CV_INGESTED,
+    CV_SCORED,
+    CV_SUBMITTED,
+    NOTIFY_DELIVERED,
+    dlt,
+)
 from shortlist.v1 import common_pb2, cv_pb2, notify_pb2, score_pb2
 
 log = logging.getLogger(__name__)
@@ -56,6 +65,7 @@ class IngestHandlers:
             CV_EMBEDDED: self.on_embedded,
             CV_SCORED: self.on_scored,
             NOTIFY_DELIVERED: self.on_delivered,
+            CANDIDATES_ERASED: ErasureHandler(self._store).on_candidate_erased,
         }
         routes.update({dlt(topic): self.on_dead_letter for topic in FAILED_STEP})
         return routes

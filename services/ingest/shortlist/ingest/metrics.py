@@ -10,3 +10,9 @@ EXTRACTION_SECONDS = Histogram(
     "Time to extract one document",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+OVERRIDES = Counter(
+    "shortlist_ingest_overrides_total",
+    "Score overrides recorded by reviewers, by overriding recommendation",
+    ["recommendation"],
+)
+ERASURES = Counter("shortlist_ingest_erasures_total", "Candidate erasures applied to ingest's database", ["source"])

@@ -107,9 +107,36 @@ def _job_versions(connection: Connection) -> None:
     connection.execute(text("CREATE INDEX ix_applications_job_hash ON applications (job_id, content_hash)"))
 
 
+def _overrides(connection: Connection) -> None:
+    """Reviewers' score overrides (history kept, the latest is current) and tombstones of erased applications."""
+    meta = MetaData()
+    overrides = Table(
+        "score_overrides",
+        meta,
+        Column("id", String(36), primary_key=True),
+        Column("application_id", String(128), nullable=False),
+        Column("score", Float),
+        Column("recommendation", String(20)),
+        Column("reason", Text, nullable=False),
+        Column("reviewer", String(200)),
+        Column("computed_score", Float),
+        Column("computed_recommendation", String(20)),
+        _when("created_at", nullable=False),
+    )
+    Index("ix_score_overrides_application_id", overrides.c.application_id)
+    Table(
+        "erased_applications",
+        meta,
+        Column("application_id", String(128), primary_key=True),
+        _when("erased_at", nullable=False),
+    )
+    meta.create_all(connection)
+
+
 STEPS: list[tuple[int, str, Step]] = [
     (1, "jobs, applications, processed events", _baseline),
     (2, "job versions; duplicate lookup by job and content hash", _job_versions),
+    (3, "score overrides; erased applications", _overrides),
 ]
 LATEST = STEPS[-1][0]
 

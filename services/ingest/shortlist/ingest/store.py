@@ -129,6 +129,31 @@ class Application(Base):
         self.status = "failed" if failed else STATUSES[self.progress or 0]
 
 
+class ScoreOverride(Base):
+    """A reviewer's adjustment of one application's score; kept next to the computed score, never over it."""
+
+    __tablename__ = "score_overrides"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(128), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    recommendation: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+    computed_score: Mapped[float | None] = mapped_column(Float)
+    computed_recommendation: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ErasedApplication(Base):
+    """A tombstone: the application's candidate was erased; late events about it are ignored."""
+
+    __tablename__ = "erased_applications"
+
+    application_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class ProcessedEvent(Base):
     __tablename__ = "processed_events"
 
@@ -244,9 +269,13 @@ class Store:
     ) -> AsyncIterator[tuple[AsyncSession, Application | None] | None]:
         """One application's row for update in a transaction that also records ``ce_id`` as processed.
 
-        Yields None when ``ce_id`` was processed already; the caller then does nothing.
+        Yields None when ``ce_id`` was processed already or the application was erased; the caller then does
+        nothing.
         """
         async with self.lock(f"application/{application_id}"), self.sessions() as session:
+            if await session.get(ErasedApplication, application_id) is not None:
+                yield None
+                return
             if ce_id is not None:
                 if await session.get(ProcessedEvent, ce_id) is not None:
                     yield None
