@@ -8,7 +8,7 @@ import httpx
 from shortlist.runtime.events import decode_message, header_map
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.settings import KafkaSettings
-from shortlist.runtime.topics import CANDIDATES_ERASED
+from shortlist.runtime.topics import CANDIDATES_ERASED, CV_SUBMITTED, dlt
 from shortlist.v1 import cv_pb2, score_pb2
 from tests.ingest.test_api import CV_LINES, create_job, find_record, ingest, wait_for
 
@@ -61,6 +61,8 @@ async def test_an_override_is_kept_next_to_the_computed_score(
         "nothing_to_override": [{"reason": "No change"}, {"reason": "x", "score": None, "recommendation": None}],
         "invalid_request": [
             {"score": 140, "reason": "Too high"},
+            {"score": True, "reason": "Not a number"},
+            {"score": "55", "reason": "A string"},
             {"recommendation": "hire", "reason": "Unknown"},
             {"score": 40, "reason": "x" * 2001},
             [1, 2],
@@ -147,6 +149,12 @@ async def test_erasing_a_candidate_removes_applications_and_overrides(
     await producer.publish(scored(kept, job["id"], 66.0, score_pb2.RECOMMENDATION_REVIEW), key=first)
     await wait_for(ingest, kept, lambda b: b["score"]["score"] == 66.0)
     assert (await ingest.get(f"/v1/applications/{first}")).status_code == 404
+    # Nor does an upstream system replaying the submission: it is dead-lettered and the application stays gone.
+    replay = cv_pb2.CvSubmitted(application_id=second, job_id=job["id"], text="\n".join(CV_LINES))
+    await producer.publish(replay, key=second)
+    dead = await find_record(kafka_settings, dlt(CV_SUBMITTED), second)
+    assert header_map(dead.headers)["dlt-exception-type"] == "application_erased"
+    assert (await ingest.get(f"/v1/applications/{second}")).status_code == 404
     # Erasing again is harmless and still announced downstream.
     again = await ingest.delete(f"/v1/candidates/{candidate}")
     assert again.status_code == 202 and again.json()["application_ids"] == []

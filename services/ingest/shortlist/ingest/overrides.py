@@ -30,7 +30,7 @@ HISTORY_LIMIT = 50
 class OverrideIn(BaseModel):
     """``POST /v1/applications/{id}/override``: a score, a recommendation or both, and why."""
 
-    score: float | None = Field(None, ge=0, le=100)
+    score: float | None = Field(None, ge=0, le=100, strict=True)
     recommendation: Literal["advance", "review", "reject"] | None = None
     reason: str = Field(max_length=MAX_REASON_CHARS)
     by: str | None = Field(None, max_length=200, description="The reviewer's name or id")

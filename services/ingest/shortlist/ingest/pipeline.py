@@ -17,6 +17,7 @@ from shortlist.ingest.config import Settings
 from shortlist.ingest.extraction import Extracted, ExtractionError, extract
 from shortlist.ingest.pii import find_pii, redact
 from shortlist.ingest.store import Application, Store, utcnow
+from shortlist.runtime.errors import PermanentError
 from shortlist.runtime.producer import EventProducer
 from shortlist.v1 import common_pb2, cv_pb2
 
@@ -77,9 +78,13 @@ class Ingestor:
         return result
 
     async def record_received(self, submission: Submission) -> None:
-        """Create (or refresh, on redelivery) the application row in status ``received``."""
+        """Create (or refresh, on redelivery) the application row in status ``received``.
+
+        An application whose candidate was erased is not created again (a replayed upstream submission).
+        """
         async with self._store.application_update(submission.application_id) as update:
-            assert update is not None
+            if update is None:
+                raise PermanentError("application_erased", "the candidate of this application was erased")
             session, row = update
             if row is None:
                 row = Application(id=submission.application_id, job_id=submission.job_id, progress=0)
@@ -102,8 +107,7 @@ class Ingestor:
             event_id=derived_id("ingested", submission.application_id, submission.content_hash),
         )
         async with self._store.application_update(submission.application_id) as update:
-            assert update is not None
-            _, row = update
+            _, row = update or (None, None)
             if row is not None:
                 row.content_type = extracted.content_type
                 row.job_version = row.job_version or job_version
@@ -111,8 +115,7 @@ class Ingestor:
 
     async def fail(self, application_id: str, code: str, message: str) -> None:
         async with self._store.application_update(application_id) as update:
-            assert update is not None
-            _, row = update
+            _, row = update or (None, None)
             if row is not None:
                 row.fail(code, message, "ingest", 1, utcnow())
 
