@@ -6,11 +6,16 @@ parser, embed's chunking, model and evidence, the rubric scorer); a job's own-ca
 above the others. Per job: ROC-AUC of own-category vs the rest and nDCG@10 with own-category CVs
 relevant; the figures are means over the jobs.
 
-    python -m scripts.eval_ranking <folder> [--jobs DIR] [--no-doc]
+    python -m scripts.eval_ranking <folder> [--jobs DIR] [--no-doc] [--cache]
+
+``--cache`` keeps the CVs' chunk vectors in ``.shortlist/eval-ranking/`` (keyed by the files, the model and
+the chunking settings), so repeated runs on the same folder skip embedding the CVs.
 """
 
 import argparse
+import hashlib
 import math
+import pickle
 import sys
 import time
 from collections.abc import Sequence
@@ -39,8 +44,9 @@ from shortlist.v1 import common_pb2, cv_pb2
 ROOT = Path(__file__).resolve().parent.parent
 JOBS_DIR = Path(__file__).resolve().parent / "eval_jobs"
 DOC = ROOT / "docs" / "evaluation.md"
+CACHE_DIR = ROOT / ".shortlist" / "eval-ranking"
 NDCG_AT = 10
-METHODS = ("rubric", "tfidf", "embedding")
+METHODS = ("rubric", "tfidf", "embedding", "embedding-max", "embedding-doc")
 TARGET_AUC, TARGET_NDCG = 0.93, 0.97
 
 Matrix = npt.NDArray[np.float64]
@@ -54,6 +60,7 @@ class Cv:
     chunks: list[Chunk]
     texts: list[str]
     vectors: Vectors | None = None
+    document_vector: Vectors | None = None
 
 
 @dataclass
@@ -123,7 +130,17 @@ def load_cvs(folder: Path, categories: Sequence[str], settings: EmbedSettings) -
     return cvs, skipped
 
 
-def prepare(folder: Path, jobs_dir: Path = JOBS_DIR) -> Corpus:
+def cache_path(folder: Path, categories: Sequence[str], settings: EmbedSettings, model: str) -> Path:
+    digest = hashlib.sha256(f"{model}|{settings.chunk_max_words}|{settings.chunk_overlap_words}".encode())
+    for category in categories:
+        for path in sorted((folder / category).iterdir()):
+            if path.is_file():
+                digest.update(f"{category}/{path.name}|".encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return CACHE_DIR / f"{digest.hexdigest()[:24]}.pickle"
+
+
+def prepare(folder: Path, jobs_dir: Path = JOBS_DIR, cache: bool = False) -> Corpus:
     """Extract every CV and embed its chunks once; derive and embed every job's requirements once."""
     categories = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(categories) < 2:
@@ -132,25 +149,40 @@ def prepare(folder: Path, jobs_dir: Path = JOBS_DIR) -> Corpus:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     jobs = load_jobs(jobs_dir, categories)
-    cvs, skipped = load_cvs(folder, categories, settings)
-    seconds["extract"] = time.perf_counter() - started
+    embedder = MiniLmEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
+    cached = cache_path(folder, categories, settings, embedder.model_name) if cache else None
+    if cached is not None and cached.is_file():
+        with cached.open("rb") as f:
+            rows, skipped = pickle.load(f)  # a file this script wrote under .shortlist/
+        cvs = [Cv(*row) for row in rows]
+        seconds["extract"] = time.perf_counter() - started
+    else:
+        cvs, skipped = load_cvs(folder, categories, settings)
+        seconds["extract"] = time.perf_counter() - started
+        started = time.perf_counter()
+        vectors = embedder.embed([t for cv in cvs for t in cv.texts])
+        position = 0
+        for cv in cvs:
+            cv.vectors = vectors[position : position + len(cv.texts)]
+            position += len(cv.texts)
+        seconds["embed"] = time.perf_counter() - started
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with cached.open("wb") as f:
+                rows = [(cv.category, cv.name, cv.ingested, cv.chunks, cv.texts, cv.vectors) for cv in cvs]
+                pickle.dump((rows, skipped), f)
 
     started = time.perf_counter()
-    embedder = MiniLmEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
-    all_texts = [t for cv in cvs for t in cv.texts]
-    vectors = embedder.embed(all_texts)
-    position = 0
-    for cv in cvs:
-        cv.vectors = vectors[position : position + len(cv.texts)]
-        position += len(cv.texts)
     requirement_vectors = embedder.embed([r.text for job in jobs for r in job.requirements])
     description_vectors = embedder.embed([job.description for job in jobs])
+    for cv, vector in zip(cvs, embedder.embed([cv.ingested.redacted_text for cv in cvs]), strict=True):
+        cv.document_vector = vector
     position = 0
     for i, job in enumerate(jobs):
         job.vectors = requirement_vectors[position : position + len(job.requirements)]
         job.description_vector = description_vectors[i]
         position += len(job.requirements)
-    seconds["embed"] = time.perf_counter() - started
+    seconds["embed"] = seconds.get("embed", 0.0) + time.perf_counter() - started
     return Corpus(cvs, jobs, skipped, embedder.model_name, seconds)
 
 
@@ -204,6 +236,10 @@ def tfidf_scores(corpus: Corpus) -> Matrix:
     return np.asarray((jobs @ cvs.T).toarray(), dtype=np.float64)
 
 
+def _descriptions(corpus: Corpus) -> Matrix:
+    return np.stack([job.description_vector for job in corpus.jobs if job.description_vector is not None])
+
+
 def embedding_scores(corpus: Corpus) -> Matrix:
     """Cosine between the job description's vector and the mean of the CV's chunk vectors."""
     means = []
@@ -211,8 +247,26 @@ def embedding_scores(corpus: Corpus) -> Matrix:
         assert cv.vectors is not None
         mean = cv.vectors.mean(axis=0) if len(cv.vectors) else np.zeros(MiniLmEmbedder.dimension)
         means.append(mean / (np.linalg.norm(mean) or 1.0))
-    jobs = np.stack([job.description_vector for job in corpus.jobs if job.description_vector is not None])
-    return np.asarray(jobs @ np.stack(means).T, dtype=np.float64)
+    return np.asarray(_descriptions(corpus) @ np.stack(means).T, dtype=np.float64)
+
+
+def embedding_max_scores(corpus: Corpus) -> Matrix:
+    """The best cosine between the job description's vector and any one chunk of the CV."""
+    jobs = _descriptions(corpus)
+    columns = [
+        (jobs @ cv.vectors.T).max(axis=1) if cv.vectors is not None and len(cv.vectors) else np.zeros(len(jobs))
+        for cv in corpus.cvs
+    ]
+    return np.asarray(np.stack(columns, axis=1), dtype=np.float64)
+
+
+def embedding_doc_scores(corpus: Corpus) -> Matrix:
+    """Cosine between the job description and the CV's whole text embedded as one input.
+
+    The model reads at most 256 word pieces, so this is in effect the CV's opening (headline, summary).
+    """
+    documents = np.stack([cv.document_vector for cv in corpus.cvs if cv.document_vector is not None])
+    return np.asarray(_descriptions(corpus) @ documents.T, dtype=np.float64)
 
 
 def ndcg_at(scores: Sequence[float], relevant: Sequence[bool], k: int = NDCG_AT) -> float:
@@ -300,18 +354,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="a folder of category subfolders of CVs")
     parser.add_argument("--jobs", type=Path, default=JOBS_DIR, help="one <CATEGORY>.md job description per folder")
     parser.add_argument("--no-doc", action="store_true", help=f"print only; do not write {DOC.relative_to(ROOT)}")
+    parser.add_argument("--cache", action="store_true", help="reuse the CVs' vectors from a previous --cache run")
     args = parser.parse_args(argv)
     if not args.folder.is_dir():
         parser.error(f"{args.folder} is not a folder")
-    corpus = prepare(args.folder, args.jobs)
+    corpus = prepare(args.folder, args.jobs, cache=args.cache)
     started = time.perf_counter()
     rubric = rubric_scores(corpus)
     corpus.seconds["rubric"] = time.perf_counter() - started
     started = time.perf_counter()
     tfidf = tfidf_scores(corpus)
-    embedding = embedding_scores(corpus)
+    baselines = (tfidf, embedding_scores(corpus), embedding_max_scores(corpus), embedding_doc_scores(corpus))
     corpus.seconds["baselines"] = time.perf_counter() - started
-    figures = {m: evaluate(corpus, s) for m, s in zip(METHODS, (rubric, tfidf, embedding), strict=True)}
+    figures = {m: evaluate(corpus, s) for m, s in zip(METHODS, (rubric, *baselines), strict=True)}
     command = f"make eval-ranking PATH={args.folder}"
     body = report(corpus, figures, command)
     print(body)

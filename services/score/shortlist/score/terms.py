@@ -61,7 +61,7 @@ class CvTerms:
     def credit(self, term: str) -> float:
         if term in self._exact:
             return EXACT
-        if len(term) >= _FUZZY_MIN_LEN and stem(term) in self._stems:
+        if len(term) >= _FUZZY_MIN_LEN and (stem(term) in self._stems or term in self._stems):
             return STEM
         if len(term) >= _FUZZY_MIN_LEN and process.extractOne(
             term, self._long, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF

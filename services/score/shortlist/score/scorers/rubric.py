@@ -18,6 +18,7 @@ from shortlist.score.scorers.base import (
     overall,
     requirement_weight,
 )
+from shortlist.score.scorers.role import RoleFit, headline, role_coverage, role_weight
 from shortlist.score.terms import Coverage, CvTerms, coverage, tokens
 from shortlist.v1 import cv_pb2
 
@@ -38,8 +39,6 @@ MET, PARTIAL = 65.0, 35.0
 #: Term coverage pulls the similarity score up more readily than it pulls it down: wording differs between
 #: CVs, so a missing word is weaker evidence than a present one.
 TERM_PULL_UP, TERM_PULL_DOWN = 0.4, 0.25
-#: The job title's terms found in the CV (role fit) count as much as this share of the requirements' weight.
-ROLE_WEIGHT = 0.25
 ROLE_ID = "role"
 MAX_QUOTES = 2
 QUOTE_MIN_CALIBRATED = 60.0
@@ -105,8 +104,11 @@ class RubricScorer:
             )
             if on
         )
-        role = role_fit(embedded.job_title, results, cv_terms)
-        score, recommendation = overall(results if role is None else (*results, role), thresholds, flags)
+        head = CvTerms(headline(embedded.redacted_text, screening))
+        fit = role_coverage(embedded.job_title, head, cv_terms)
+        role = role_result(fit, results)
+        parts = results if role is None else (*results, role)
+        score, recommendation = overall(parts, thresholds, flags)
         inputs = embedded_inputs(embedded, thresholds)
         inputs["job_title"] = embedded.job_title
         return ScoreResult(
@@ -118,7 +120,7 @@ class RubricScorer:
             model=embedded.embedding_model,
             prompt_version=self.prompt_version,
             input_hash=input_hash(self.name, self.prompt_version, inputs),
-            summary=summarize(results, role),
+            summary=summarize(results, None if fit is None else fit.phrase),
         )
 
     def _requirement(
@@ -151,25 +153,29 @@ class RubricScorer:
         )
 
 
-def role_fit(title: str, results: Sequence[RequirementResult], cv_terms: CvTerms) -> RequirementResult | None:
-    """How much of the job title the CV names (its headline, past job titles), as a nice-to-have-like part.
+def role_result(fit: RoleFit | None, results: Sequence[RequirementResult]) -> RequirementResult | None:
+    """Role fit as a nice-to-have-like part of the overall score, when it raises it.
 
-    It takes part in the overall score only; it is never a must-have, so it cannot cap the recommendation.
+    A CV that does not name the job title is judged on its requirements alone; role fit is never a must-have,
+    so it cannot cap the recommendation, and it is not published as a requirement.
     """
-    terms = coverage(title, cv_terms)
-    total = sum(r.weight for r in results)
-    if terms.score is None or total <= 0:
+    weights = [r.weight for r in results]
+    if fit is None or sum(weights) <= 0:
         return None
-    score = round(terms.score, 1)
+    requirements = sum(r.score * r.weight for r in results) / sum(weights)
+    weight = role_weight(weights, raises=fit.score > requirements)
+    if weight <= 0:
+        return None
+    score = round(fit.score, 1)
     return RequirementResult(
         requirement_id=ROLE_ID,
-        text=title,
+        text="job title",
         must=False,
-        weight=ROLE_WEIGHT * total,
+        weight=weight,
         score=score,
         verdict=verdict_of(score),
         quotes=(),
-        reason=reason_of(verdict_of(score), None, terms),
+        reason=reason_of(verdict_of(score), None, fit.coverage),
     )
 
 
@@ -217,7 +223,7 @@ def reason_of(verdict: Verdict, best_similarity: float | None, terms: Coverage) 
     return "; ".join(parts) + "."
 
 
-def summarize(results: Sequence[RequirementResult], role: RequirementResult | None = None) -> str:
+def summarize(results: Sequence[RequirementResult], role: str | None = None) -> str:
     if not results:
         return "The job has no requirements to score against."
     counts = {v: sum(1 for r in results if r.verdict == v) for v in (Verdict.MET, Verdict.PARTIAL, Verdict.MISSING)}
@@ -229,6 +235,5 @@ def summarize(results: Sequence[RequirementResult], role: RequirementResult | No
     if missing_musts:
         summary += f"; {missing_musts} must-have{'s' if missing_musts > 1 else ''} missing"
     if role is not None:
-        summary += f"; job title {'named' if role.score >= MET else 'partly named' if role.score > 0 else 'not named'}"
-        summary += " in the CV"
+        summary += f"; {role}"
     return summary + "."
