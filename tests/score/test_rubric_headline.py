@@ -40,6 +40,12 @@ async def test_the_headline_does_not_outweigh_the_requirements() -> None:
     assert strong_untitled.score > chef_titled_backend.score + 30
 
 
+async def test_the_headline_comes_after_the_redacted_contact_lines() -> None:
+    message = headed("[NAME]\n[EMAIL] | [PHONE]\nBackend Engineer")
+    result = await score(message)
+    assert "job title named in the CV's headline" in result.summary
+
+
 async def test_any_alternative_of_the_title_counts() -> None:
     title = "Platform developer / Backend engineer"
     second = await score(headed("BACKEND ENGINEER"), title)

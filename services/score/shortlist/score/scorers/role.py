@@ -12,12 +12,16 @@ ROLE_WEIGHT = 0.5
 #: ... and this share when it is below the requirements' score.
 ROLE_WEIGHT_BELOW = 0.15
 #: The title's words found only elsewhere in the CV (a past title, a sentence) count this much of the
-#: same words in the CV's headline, its first line, where a CV says what the candidate is.
+#: same words in the CV's headline, where a CV says what the candidate is.
 BODY_SHARE = 0.5
 #: Title words covered from this share on count as the title being named.
 NAMED = 65.0
 #: A first line longer than this is prose, not a headline.
 MAX_HEADLINE_CHARS = 120
+#: The headline is looked for in the CV's first non-empty lines only.
+MAX_HEADLINE_LINES = 5
+#: Ingest's redaction placeholders.
+_PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
 #: A title may list alternatives: "Advocate / Legal Counsel", "Chef or Cook".
 _ALTERNATIVES = re.compile(r"\s*(?:/|\||,|;|\bor\b)\s*", re.IGNORECASE)
 
@@ -28,9 +32,11 @@ def title_variants(title: str) -> list[str]:
 
 
 def headline(redacted_text: str, screening: Screening) -> str:
-    """The CV's first non-empty line when it is short and was not set aside as injected or hidden text."""
-    for line in redacted_text.splitlines():
-        if not line.strip():
+    """The CV's headline: its first line that says more than redacted contact details ("[NAME]", "[EMAIL]"),
+    when that line is short and was not set aside as injected or hidden text."""
+    lines = [line for line in redacted_text.splitlines() if line.strip()]
+    for line in lines[:MAX_HEADLINE_LINES]:
+        if not significant_terms(_PLACEHOLDER.sub(" ", line)):
             continue
         if len(line.strip()) > MAX_HEADLINE_CHARS or screening.tainted(line):
             return ""
