@@ -1,6 +1,6 @@
 """Role fit from the CV's headline: a CV that says it is the role beats one that merely uses the words."""
 
-from shortlist.score.scorers.base import ScoreResult, Thresholds
+from shortlist.score.scorers.base import Recommendation, ScoreResult, Thresholds
 from shortlist.score.scorers.rubric import RubricScorer
 from shortlist.score.terms import STEM, CvTerms
 from shortlist.v1 import cv_pb2
@@ -73,3 +73,9 @@ def test_a_title_word_matches_its_other_forms() -> None:
     cv = CvTerms("Engineering lab technician")
     assert cv.credit("engineer") == STEM
     assert cv.credit("engine") == 0.0
+
+
+async def test_a_cv_meeting_every_requirement_without_the_title_wording_is_still_advanced() -> None:
+    result = await score(make_embedded(STRONG_CV), "Site reliability lead")
+    assert "job title not named in the CV" in result.summary
+    assert result.recommendation == Recommendation.ADVANCE
