@@ -1,6 +1,7 @@
 """Model batches across callers: several CVs' chunks share one model call, off the event loop."""
 
 import asyncio
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -94,3 +95,98 @@ async def test_a_caller_that_gives_up_does_not_stall_the_others(embedder: MiniLm
         assert first.cancelled()
     finally:
         await batcher.stop()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(3000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError("the condition never held")
+
+
+class GatedModel(CountingModel):
+    """The real model, recording the texts of every call; the first call waits until ``gate`` is set."""
+
+    def __init__(self, model: MiniLmEmbedder) -> None:
+        super().__init__(model)
+        self.texts: list[list[str]] = []
+        self.gate = asyncio.Event()
+
+    async def __call__(self, texts: list[str]) -> Vectors:
+        self.texts.append(list(texts))
+        if len(self.texts) == 1:
+            await self.gate.wait()
+        return await super().__call__(texts)
+
+
+SHORT = ["Python", "Kafka", "SQL", "Go"]
+LONG = [
+    f"Led a team of {n} engineers that migrated the billing platform to event-driven services on Kubernetes, "
+    "cutting infrastructure costs and release times while keeping every payment flow available"
+    for n in range(4)
+]
+
+
+async def test_texts_of_similar_length_share_a_model_batch(embedder: MiniLmEmbedder) -> None:
+    """Queued texts are grouped by length, so a batch is not padded to a long text it happens to queue with."""
+    model = GatedModel(embedder)
+    batcher = MicroBatcher(model, embedder.dimension, batch_size=4, linger_seconds=0, measure=embedder.token_counts)
+    await batcher.start()
+    try:
+        busy = asyncio.create_task(batcher.embed(["keeps the model busy"]))
+        await until(lambda: bool(model.texts))
+        # Each CV mixes short and long chunks; they arrive one after the other.
+        cvs = [[SHORT[0], LONG[0], SHORT[1], LONG[1]], [LONG[2], LONG[3]], [SHORT[2], SHORT[3]]]
+        waiting = []
+        for texts in cvs:
+            waiting.append(asyncio.create_task(batcher.embed(texts)))
+            await until(lambda: batcher.queued == sum(map(len, cvs[: len(waiting)])))
+        model.gate.set()
+        results = await asyncio.wait_for(asyncio.gather(busy, *waiting), 60)
+    finally:
+        await batcher.stop()
+    assert [call[0] for call in model.texts[1:]] == [SHORT[0], LONG[0]], "the oldest queued text leads each batch"
+    assert [set(call) for call in model.texts[1:]] == [set(SHORT), set(LONG)], (
+        "joined by the queued texts closest to it in length, whichever CV they belong to"
+    )
+    for texts, vectors in zip(cvs, results[1:], strict=True):
+        assert np.allclose(vectors, embedder.embed(texts), atol=1e-5), "each CV gets its own vectors, in order"
+
+
+async def test_a_lone_cv_does_not_wait_for_a_full_batch(embedder: MiniLmEmbedder) -> None:
+    model = CountingModel(embedder)
+    batcher = MicroBatcher(model, embedder.dimension, batch_size=16, linger_seconds=0.01, measure=embedder.token_counts)
+    await batcher.start()
+    try:
+        vectors = await asyncio.wait_for(batcher.embed(SHORT[:3]), 60)
+    finally:
+        await batcher.stop()
+    assert model.calls == [3] and vectors.shape == (3, embedder.dimension)
+
+
+async def test_the_oldest_cv_is_served_first_under_a_backlog(embedder: MiniLmEmbedder) -> None:
+    """Grouping by length never leaves the oldest CV behind: it completes before CVs queued after it."""
+    model = GatedModel(embedder)
+    batcher = MicroBatcher(model, embedder.dimension, batch_size=2, linger_seconds=0, measure=embedder.token_counts)
+    await batcher.start()
+    finished: list[int] = []
+
+    async def cv(number: int, texts: list[str]) -> None:
+        await batcher.embed(texts)
+        finished.append(number)
+
+    try:
+        busy = asyncio.create_task(batcher.embed(["keeps the model busy"]))
+        await until(lambda: bool(model.texts))
+        oldest = asyncio.create_task(cv(0, [LONG[0], SHORT[0]]))
+        await until(lambda: batcher.queued == 2)
+        # Later CVs bring texts that match the oldest CV's short text better than its own long one does.
+        later = [asyncio.create_task(cv(n, [SHORT[n], SHORT[(n + 1) % 4]])) for n in (1, 2, 3)]
+        await until(lambda: batcher.queued == 8)
+        model.gate.set()
+        await asyncio.wait_for(asyncio.gather(busy, oldest, *later), 60)
+    finally:
+        await batcher.stop()
+    assert model.texts[1][0] == LONG[0], "the oldest text goes first, though the short ones would pair up better"
+    assert finished[0] == 0

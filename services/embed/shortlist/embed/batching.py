@@ -1,12 +1,20 @@
 """Model batches formed across records: the chunks of every CV being handled share model calls.
 
-Handlers ``await batcher.embed(texts)``; one worker task takes queued texts, oldest request first, up to
-``max_texts`` (waiting at most ``linger`` for ``batch_size`` of them when the model is idle), runs the
+Handlers ``await batcher.embed(texts)``; one worker task forms a call from the queued texts, runs the
 model once off the event loop, and resolves each request when all its texts are embedded. When the model
-is busy, texts queue up and the next call takes up to ``max_texts`` of them: the model sorts one call's
-texts by length into batches of its own batch size, so a larger call wastes less work on padding. A
-request may span several batches and a batch several requests. While the model runs, the event loop
-keeps consuming, committing and answering health checks, and the next batch fills up.
+is idle it waits at most ``linger`` for ``batch_size`` texts, so a lone CV goes through at once.
+
+Two ways to form a call:
+
+- **Grouped by length** (when the batcher can ``measure`` texts, e.g. in word pieces): a call is one
+  model batch of ``batch_size`` texts: the oldest queued text, plus the queued texts closest to it in
+  length among the oldest ``window`` ones. A batch is padded to its longest text, so texts of similar
+  length waste little work on padding, close to sorting the whole backlog at once; the oldest text is
+  always in the batch, so every request makes progress in arrival order, and a call stays short.
+- **Oldest first** (otherwise): up to ``max_texts`` texts from the oldest requests in one call.
+
+A request may span several calls and a call several requests. While the model runs, the event loop
+keeps consuming, committing and answering health checks, and the queue fills up.
 """
 
 import asyncio
@@ -25,17 +33,22 @@ from shortlist.embed.embedder import Vectors
 log = logging.getLogger(__name__)
 
 EmbedFn = Callable[[list[str]], Awaitable[Vectors]]
+MeasureFn = Callable[[list[str]], list[int]]
+"""Blocking: the length of each text in the model's units (run off the event loop)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Request:
     texts: list[str]
     future: asyncio.Future[Vectors]
-    vectors: list[Vectors] = field(default_factory=list)
-    taken: int = 0
-    """Texts already handed to a batch."""
-    done: int = 0
-    """Texts whose vectors are back."""
+    sizes: list[int]
+    untaken: list[int]
+    """Indexes of the texts not handed to a call yet, in order."""
+    vectors: dict[int, Vectors] = field(default_factory=dict)
+
+
+_Slot = tuple[_Request, int]
+"""One text of a request: (request, index)."""
 
 
 class MicroBatcher:
@@ -46,11 +59,15 @@ class MicroBatcher:
         batch_size: int = 16,
         linger_seconds: float = 0.01,
         max_texts: int | None = None,
+        measure: MeasureFn | None = None,
+        window: int = 1024,
     ) -> None:
         self._embed = embed
         self._dimension = dimension
         self.batch_size = max(1, batch_size)
         self.max_texts = max(self.batch_size, max_texts or self.batch_size)
+        self._measure = measure
+        self.window = max(self.batch_size, window)
         self._linger = max(0.0, linger_seconds)
         self._pending: deque[_Request] = deque()
         self._arrived = asyncio.Event()
@@ -73,7 +90,7 @@ class MicroBatcher:
     @property
     def queued(self) -> int:
         """Texts waiting for the model."""
-        return sum(len(r.texts) - r.taken for r in self._pending)
+        return sum(len(r.untaken) for r in self._pending if not r.future.done())
 
     async def embed(self, texts: list[str]) -> Vectors:
         """Vectors of ``texts``, in order, computed together with other callers' texts."""
@@ -81,7 +98,9 @@ class MicroBatcher:
             return np.zeros((0, self._dimension), dtype=np.float32)
         if self._worker is None:
             raise RuntimeError("the batcher is not started")
-        request = _Request(list(texts), asyncio.get_running_loop().create_future())
+        texts = list(texts)
+        sizes = await asyncio.to_thread(self._measure, texts) if self._measure else [0] * len(texts)
+        request = _Request(texts, asyncio.get_running_loop().create_future(), sizes, list(range(len(texts))))
         self._pending.append(request)
         self._arrived.set()
         return await request.future
@@ -92,12 +111,12 @@ class MicroBatcher:
             batch = self._take()
             if not batch:
                 continue
-            texts = [text for request, start, end in batch for text in request.texts[start:end]]
+            texts = [request.texts[index] for request, index in batch]
             started = time.perf_counter()
             try:
                 vectors = await self._embed(texts)
             except asyncio.CancelledError:
-                for request, _, _ in batch:
+                for request, _ in batch:
                     request.future.cancel()
                 raise
             except Exception as exc:
@@ -106,14 +125,10 @@ class MicroBatcher:
             finally:
                 embed_metrics.EMBED_SECONDS.observe(time.perf_counter() - started)
             embed_metrics.BATCH_TEXTS.observe(len(texts))
-            offset = 0
-            for request, start, end in batch:
-                part = vectors[offset : offset + end - start]
-                offset += end - start
-                request.vectors.append(part)
-                request.done += end - start
-                if request.done == len(request.texts) and not request.future.done():
-                    request.future.set_result(np.concatenate(request.vectors))
+            for (request, index), vector in zip(batch, vectors, strict=True):
+                request.vectors[index] = vector
+                if len(request.vectors) == len(request.texts) and not request.future.done():
+                    request.future.set_result(np.stack([request.vectors[i] for i in range(len(request.texts))]))
 
     async def _fill(self) -> None:
         """Wait for a first text, then up to ``linger`` for a full batch."""
@@ -132,36 +147,44 @@ class MicroBatcher:
                 await asyncio.wait_for(self._arrived.wait(), remaining)
 
     def _live(self) -> bool:
-        while self._pending and self._pending[0].future.done():
-            self._pending.popleft()  # the caller gave up (cancelled)
+        while self._pending and (self._pending[0].future.done() or not self._pending[0].untaken):
+            self._pending.popleft()  # all handed out, or the caller gave up (cancelled)
         return bool(self._pending)
 
-    def _take(self) -> list[tuple[_Request, int, int]]:
-        """Up to ``max_texts`` texts from the oldest requests: (request, start, end) slices."""
-        batch: list[tuple[_Request, int, int]] = []
-        room = self.max_texts
+    def _oldest(self, limit: int) -> list[_Slot]:
+        """Up to ``limit`` untaken texts, oldest request first."""
+        slots: list[_Slot] = []
         for request in self._pending:
-            if room == 0:
+            if len(slots) >= limit:
                 break
-            if request.future.done():
-                continue
-            start = request.taken
-            end = min(len(request.texts), start + room)
-            if end > start:
-                batch.append((request, start, end))
-                request.taken = end
-                room -= end - start
-        while self._pending and (
-            self._pending[0].taken == len(self._pending[0].texts) or self._pending[0].future.done()
-        ):
-            self._pending.popleft()
+            if not request.future.done():
+                slots.extend((request, index) for index in request.untaken[: limit - len(slots)])
+        return slots
+
+    def _take(self) -> list[_Slot]:
+        """The texts of the next call (see the module's docstring), marked as taken."""
+        if self._measure is None:
+            batch = self._oldest(self.max_texts)
+        else:
+            pool = self._oldest(self.window)
+            if not pool:
+                return []
+            anchor, rest = pool[0], pool[1:]
+            size = anchor[0].sizes[anchor[1]]
+            rest.sort(key=lambda slot: abs(slot[0].sizes[slot[1]] - size))  # stable: older first on ties
+            batch = [anchor, *rest[: self.batch_size - 1]]
+        taken: dict[_Request, set[int]] = {}
+        for request, index in batch:
+            taken.setdefault(request, set()).add(index)
+        for request, indexes in taken.items():
+            request.untaken = [i for i in request.untaken if i not in indexes]
+        self._live()
         return batch
 
-    def _fail(self, batch: list[tuple[_Request, int, int]], exc: Exception) -> None:
-        log.warning("embedding a batch of %d requests failed: %s", len(batch), type(exc).__name__)
-        for request, _, _ in batch:
+    def _fail(self, batch: list[_Slot], exc: Exception) -> None:
+        log.warning("embedding a batch of %d texts failed: %s", len(batch), type(exc).__name__)
+        for request, _ in batch:
             if not request.future.done():
                 request.future.set_exception(exc)
-            # Its other texts, if still queued, are not worth embedding any more.
-            request.taken = len(request.texts)
-        self._pending = deque(r for r in self._pending if not r.future.done())
+            request.untaken = []  # its other texts are not worth embedding any more
+        self._live()

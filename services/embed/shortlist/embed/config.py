@@ -13,7 +13,7 @@ class Settings(ServiceSettings):
 
     service_name: str = "embed"
     port: int = Field(default=8002, validation_alias=AliasChoices("SHORTLIST_EMBED_PORT", "SHORTLIST_PORT"))
-    consumer_concurrency: int = 16
+    consumer_concurrency: int = 32
     """CVs of different applications handled at once per partition: their chunks share model calls."""
     consumer_batch_size: int = 256
     """Records per fetch: the consumer waits for a fetched batch to be done before the next fetch."""
@@ -27,7 +27,9 @@ class Settings(ServiceSettings):
     embed_batch_size: int = 16
     """Chunks per model batch, gathered across the CVs being handled."""
     embed_max_call_texts: int = 256
-    """Chunks one model call takes at most when more are waiting; sorted by length into batches."""
+    """``openai``: texts one call takes at most when more are waiting (in requests of its batch size)."""
+    embed_window_texts: int = 1024
+    """``minilm``: the oldest queued chunks among which a model batch of similar lengths is chosen."""
     embed_linger_ms: float = 10.0
     """How long an idle model waits for more chunks before it runs a batch that is not full."""
     embed_dimension: int | None = None

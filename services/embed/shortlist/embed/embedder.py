@@ -29,6 +29,7 @@ from shortlist.runtime.errors import PermanentError, TransientError
 
 if TYPE_CHECKING:
     import openai
+    import torch
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ Vectors = npt.NDArray[np.float32]
 """One L2-normalised row per text."""
 
 _REJECTED_INPUT = {400, 413, 422}
+_TOKENISED_KEPT = 16_384
 
 
 class Embedder(Protocol):
@@ -79,6 +81,9 @@ class MiniLmEmbedder:
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
+        self._tokenised: dict[str, list[int]] = {}
+        """Word pieces of texts measured by ``token_counts`` and not embedded yet: each text is tokenised once."""
+        self._tokenised_lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
@@ -88,18 +93,54 @@ class MiniLmEmbedder:
         self._get()
 
     def embed(self, texts: list[str]) -> Vectors:
-        """Blocking: call it off the event loop (or use ``aembed``)."""
+        """Blocking: call it off the event loop (or use ``aembed``).
+
+        The texts are tokenised once, sorted by their number of word pieces and cut into batches of
+        ``batch_size``, so each batch is padded only to its own longest text (sentence-transformers'
+        ``encode`` sorts by characters and tokenises again per batch: more padding, more work).
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self._get()
-        vectors = model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        import torch
+
+        ids = self._ids(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                out = model(_padded([ids[i] for i in batch], model.tokenizer.pad_token_id or 0))
+                embedded = torch.nn.functional.normalize(out["sentence_embedding"], p=2, dim=1)
+                vectors[batch] = embedded.numpy()
+        return vectors
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Blocking: the number of word pieces the model reads of each text (at most its 256).
+
+        The word pieces are kept until the text is embedded, so it is not tokenised again.
+        """
+        ids = self._tokenise(texts)
+        with self._tokenised_lock:
+            for text, row in zip(texts, ids, strict=True):
+                self._tokenised[text] = row
+            while len(self._tokenised) > _TOKENISED_KEPT:
+                del self._tokenised[next(iter(self._tokenised))]
+        return [len(row) for row in ids]
+
+    def _ids(self, texts: list[str]) -> list[list[int]]:
+        with self._tokenised_lock:
+            known = [self._tokenised.pop(text, None) for text in texts]
+        missing = [text for text, row in zip(texts, known, strict=True) if row is None]
+        fresh = iter(self._tokenise(missing) if missing else [])
+        return [row if row is not None else next(fresh) for row in known]
+
+    def _tokenise(self, texts: list[str]) -> list[list[int]]:
+        model = self._get()
+        ids: list[list[int]] = model.tokenizer(
+            texts, truncation=True, max_length=model.max_seq_length, return_attention_mask=False
+        )["input_ids"]
+        return ids
 
     async def aembed(self, texts: list[str]) -> Vectors:
         if self._executor is None:
@@ -129,6 +170,19 @@ class MiniLmEmbedder:
                     raise RuntimeError("the bundled model has an unexpected dimension")
                 self._model = model
             return self._model
+
+
+def _padded(rows: list[list[int]], pad_id: int) -> dict[str, "torch.Tensor"]:
+    """The model's inputs for one batch: word pieces padded to the longest row, with the attention mask."""
+    import torch
+
+    width = max(len(row) for row in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for n, row in enumerate(rows):
+        input_ids[n, : len(row)] = torch.tensor(row, dtype=torch.long)
+        attention_mask[n, : len(row)] = 1
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": torch.zeros_like(input_ids)}
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -20,7 +20,7 @@ from shortlist.embed import metrics as embed_metrics
 from shortlist.embed.batching import MicroBatcher
 from shortlist.embed.chunking import PiiRange, SectionSpan, chunk_text, redact
 from shortlist.embed.config import Settings
-from shortlist.embed.embedder import Embedder
+from shortlist.embed.embedder import Embedder, MiniLmEmbedder
 from shortlist.embed.evidence import top_chunks
 from shortlist.embed.parking import ParkedCv, ParkingLot
 from shortlist.embed.store import CvRef, StoredJob, StoredRequirement, VectorStore, chunk_point_id
@@ -57,6 +57,8 @@ class EmbedHandlers:
             batch_size=embedder.batch_size,
             linger_seconds=settings.embed_linger_ms / 1000,
             max_texts=settings.embed_max_call_texts,
+            measure=embedder.token_counts if isinstance(embedder, MiniLmEmbedder) else None,
+            window=settings.embed_window_texts,
         )
         self._parking = ParkingLot(settings.state_path("embed-parked.sqlite"))
         self._parked: set[str] = set()
