@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from shortlist.ingest import metrics
 from shortlist.ingest.store import Application, ErasedApplication, ScoreOverride, Store, utcnow
 from shortlist.runtime.auth import KeyRing
-from shortlist.runtime.errors import PermanentError
+from shortlist.runtime.erasure import erasure_request
 from shortlist.runtime.http import ApiError
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.records import Record
@@ -68,13 +68,8 @@ class ErasureHandler:
         self._store = store
 
     async def on_candidate_erased(self, record: Record) -> None:
-        message = record.message
-        if not isinstance(message, cv_pb2.CandidateErased):
-            raise PermanentError("unexpected_event", f"expected CandidateErased, got {type(message).__name__}")
-        if not message.candidate_id and not message.application_ids:
-            raise PermanentError("invalid_event", "CandidateErased names no candidate and no application")
-        at = message.erased_at.ToDatetime(tzinfo=UTC) if message.HasField("erased_at") else utcnow()
-        erased = await erase(self._store, message.candidate_id, message.application_ids, at)
+        request = erasure_request(record)
+        erased = await erase(self._store, request.candidate_id, request.application_ids, request.erased_at)
         metrics.ERASURES.labels("event").inc()
         log.info("candidate erasure applied: %d applications", len(erased))
 

@@ -1,12 +1,10 @@
 """The erasure hook: a ``CandidateErased`` deletes the candidate's score audit rows."""
 
 import logging
-from datetime import UTC, datetime
 
-from shortlist.runtime.errors import PermanentError
+from shortlist.runtime.erasure import erasure_request
 from shortlist.runtime.records import Record
 from shortlist.score.audit import AuditStore
-from shortlist.v1 import cv_pb2
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +18,6 @@ class ErasureHandler:
 
     async def on_candidate_erased(self, record: Record) -> None:
         """Deletes by candidate id and by the listed application ids; idempotent, so replays are harmless."""
-        message = record.message
-        if not isinstance(message, cv_pb2.CandidateErased):
-            raise PermanentError("unexpected_event", f"expected CandidateErased, got {type(message).__name__}")
-        if not message.candidate_id and not message.application_ids:
-            raise PermanentError("invalid_event", "CandidateErased names no candidate and no application")
-        at = message.erased_at.ToDatetime(tzinfo=UTC) if message.HasField("erased_at") else datetime.now(UTC)
-        deleted = await self._audit.erase(message.candidate_id, list(message.application_ids), at)
+        request = erasure_request(record)
+        deleted = await self._audit.erase(request.candidate_id, request.application_ids, request.erased_at)
         log.info("candidate erasure applied: %d score audit rows deleted", deleted)
