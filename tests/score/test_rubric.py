@@ -166,7 +166,7 @@ async def test_the_result_maps_to_a_cv_scored_event() -> None:
     result = await score(message)
     event = to_cv_scored(message, result, SUBMITTED_AT)
     assert (event.application_id, event.job_id, event.job_version) == ("app-1", "job-1", 1)
-    assert event.scorer == "rubric" and event.prompt_version == "rubric-1" and event.model == "all-MiniLM-L6-v2"
+    assert event.scorer == "rubric" and event.prompt_version == "rubric-2" and event.model == "all-MiniLM-L6-v2"
     assert event.recommendation == score_pb2.RECOMMENDATION_ADVANCE
     assert event.score == pytest.approx(result.score)
     assert list(event.flags) == ["low_parse_quality"]

@@ -57,7 +57,7 @@ async def test_an_embedded_cv_is_scored_and_published(
     assert scored.envelope.id != sent.id
     assert event.application_id == application_id and event.job_id == "job-1"
     assert event.recommendation == score_pb2.RECOMMENDATION_ADVANCE and event.score > 70
-    assert event.scorer == "rubric" and event.prompt_version == "rubric-1" and len(event.input_hash) == 64
+    assert event.scorer == "rubric" and event.prompt_version == "rubric-2" and len(event.input_hash) == 64
     assert [r.verdict for r in event.requirements] == [score_pb2.VERDICT_MET] * 4
     assert event.submitted_at.seconds > 0 and event.scored_at.seconds > 0
 

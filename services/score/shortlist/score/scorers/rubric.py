@@ -22,7 +22,7 @@ from shortlist.score.scorers.role import RoleFit, headline, role_coverage, role_
 from shortlist.score.terms import Coverage, CvTerms, coverage, tokens
 from shortlist.v1 import cv_pb2
 
-PROMPT_VERSION = "rubric-1"
+PROMPT_VERSION = "rubric-2"
 
 #: all-MiniLM-L6-v2 cosine -> 0..100. Unrelated CV text sits around 0.0-0.25, relevant evidence around
 #: 0.45-0.6, near-paraphrases above 0.7.
