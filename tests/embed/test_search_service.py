@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +13,10 @@ from shortlist.embed.app import build
 from shortlist.embed.config import Settings
 from shortlist.embed.embedder import MiniLmEmbedder
 from shortlist.embed.store import VectorStore
+from shortlist.runtime.broker import EmbeddedBroker
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.settings import KafkaSettings
+from shortlist.runtime.topics import ensure_topics
 from shortlist.v1 import cv_pb2
 from tests.embed.conftest import MUST, make_job
 from tests.embed.cvs import generated_cvs
@@ -41,13 +43,30 @@ API_KEY = "embed-test-key"
 
 
 @pytest.fixture(scope="module")
+def own_kafka(kafka_settings: KafkaSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSettings]:
+    """A broker of this module's own: search spans every CV the service ever consumed, so the topics of the
+    session broker, which other modules fill, would change what the searches find."""
+    with EmbeddedBroker(log_file=tmp_path_factory.mktemp("search-broker") / "tansu.log") as broker:
+        yield kafka_settings.model_copy(update={"kafka_bootstrap": broker.bootstrap})
+
+
+@pytest.fixture(scope="module")
+async def own_producer(own_kafka: KafkaSettings) -> AsyncIterator[EventProducer]:
+    await ensure_topics(own_kafka)
+    producer = EventProducer(own_kafka, "tests")
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@pytest.fixture(scope="module")
 async def running(
-    kafka_settings: KafkaSettings,
-    topics_ready: None,
-    producer: EventProducer,
+    own_kafka: KafkaSettings,
+    own_producer: EventProducer,
     embedder: MiniLmEmbedder,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Running]:
+    kafka_settings, producer = own_kafka, own_producer
     state: Path = tmp_path_factory.mktemp("embed-search")
     settings = Settings(**kafka_settings.model_dump(), state_dir=state, api_keys=f"{API_KEY}, reader:jobs:read")
     service, app = build(settings, embedder=embedder)
@@ -121,11 +140,11 @@ async def test_invalid_searches_are_refused_with_a_clear_error(running: Running,
     assert response.json()["error"]["code"] == "invalid_request"
 
 
-async def test_an_erased_candidate_has_no_points_left(running: Running, producer: EventProducer) -> None:
+async def test_an_erased_candidate_has_no_points_left(running: Running, own_producer: EventProducer) -> None:
     cobol = running.cvs["cobol"]
     erased = cv_pb2.CandidateErased(candidate_id=cobol.candidate_id, application_ids=[cobol.application_id])
     erased.erased_at.GetCurrentTime()
-    await producer.publish(erased, key=cobol.candidate_id)
+    await own_producer.publish(erased, key=cobol.candidate_id)
     await chunks_stored(running.store, cobol.application_id, present=False)
 
     for cv in running.cvs.values():
