@@ -26,6 +26,7 @@ def build(settings: Settings) -> tuple[Service, FastAPI]:
         service.on_stop(close)
     handler = ScoreHandler(scorer, service.producer, audit)
     service.consume(GROUP_ID, {CV_EMBEDDED: handler})
-    service.consume(ERASURE_GROUP, {CANDIDATES_ERASED: ErasureHandler(audit).on_candidate_erased})
+    erasure = ErasureHandler(audit, getattr(scorer, "forget", None))
+    service.consume(ERASURE_GROUP, {CANDIDATES_ERASED: erasure.on_candidate_erased})
     app = create_app(settings.service_name, service.readiness)
     return service, app

@@ -1,4 +1,8 @@
-"""Response cache keyed by model, prompt version and the hash of a call's input: in process, or in Redis."""
+"""Response cache keyed by model, prompt version and the hash of a call's input: in process, or in Redis.
+
+Each entry also names its owners (the candidates whose CV text the call carried), so an erasure can delete the
+answers, which quote the CV, before they expire.
+"""
 
 import time
 from collections import OrderedDict
@@ -10,7 +14,11 @@ from redis.asyncio import Redis
 class ResponseCache(Protocol):
     async def get(self, key: str) -> str | None: ...
 
-    async def set(self, key: str, value: str) -> None: ...
+    async def set(self, key: str, value: str, owner: str = "") -> None: ...
+
+    async def forget(self, owner: str) -> int:
+        """Deletes every entry ``owner`` stored or read; returns how many were deleted."""
+        ...
 
 
 class LocalCache:
@@ -20,24 +28,44 @@ class LocalCache:
         self._size = size
         self._ttl = ttl_seconds
         self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._owners: dict[str, set[str]] = {}
+        self._keys: dict[str, set[str]] = {}
 
     async def get(self, key: str) -> str | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
         if entry[0] < time.monotonic():
-            del self._entries[key]
+            self._drop(key)
             return None
         self._entries.move_to_end(key)
         return entry[1]
 
-    async def set(self, key: str, value: str) -> None:
+    async def set(self, key: str, value: str, owner: str = "") -> None:
         if self._size <= 0:
             return
         self._entries[key] = (time.monotonic() + self._ttl, value)
         self._entries.move_to_end(key)
+        if owner:
+            self._owners.setdefault(key, set()).add(owner)
+            self._keys.setdefault(owner, set()).add(key)
         while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+            self._drop(next(iter(self._entries)))
+
+    async def forget(self, owner: str) -> int:
+        keys = self._keys.get(owner, set()) & self._entries.keys()
+        for key in list(self._keys.get(owner, ())):
+            self._drop(key)
+        return len(keys)
+
+    def _drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+        for owner in self._owners.pop(key, ()):
+            keys = self._keys.get(owner)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._keys[owner]
 
 
 class RedisCache:
@@ -46,10 +74,30 @@ class RedisCache:
         self._ttl = ttl_seconds
 
     async def get(self, key: str) -> str | None:
-        value = await self._redis.get(f"shortlist:llm:cache:{key}")
+        value = await self._redis.get(_entry(key))
         if value is None:
             return None
         return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
-    async def set(self, key: str, value: str) -> None:
-        await self._redis.set(f"shortlist:llm:cache:{key}", value, ex=self._ttl)
+    async def set(self, key: str, value: str, owner: str = "") -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(_entry(key), value, ex=self._ttl)
+            if owner:
+                pipe.sadd(_owned(owner), key)
+                pipe.expire(_owned(owner), self._ttl)
+            await pipe.execute()
+
+    async def forget(self, owner: str) -> int:
+        keys = await self._redis.smembers(_owned(owner))
+        names = [_entry(k.decode("utf-8") if isinstance(k, bytes) else str(k)) for k in keys]
+        deleted = int(await self._redis.delete(*names)) if names else 0
+        await self._redis.delete(_owned(owner))
+        return deleted
+
+
+def _entry(key: str) -> str:
+    return f"shortlist:llm:cache:{key}"
+
+
+def _owned(owner: str) -> str:
+    return f"shortlist:llm:cache-owner:{owner}"

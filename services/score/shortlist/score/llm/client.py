@@ -168,13 +168,19 @@ class LlmClient:
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     async def complete(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], budget: Budget
+        self, messages: list[dict[str, str]], schema: dict[str, Any], budget: Budget, owner: str = ""
     ) -> tuple[dict[str, Any], Usage]:
-        """The model's JSON answer, from the cache when this exact call was answered before."""
+        """The model's JSON answer, from the cache when this exact call was answered before.
+
+        ``owner`` (the candidate whose text the messages carry) is recorded with the cached answer, so erasing
+        the candidate deletes it.
+        """
         key = self.cache_key(messages, schema)
         cached = await self.cache.get(key)
         if cached is not None:
             LLM_CACHE.labels("hit").inc()
+            if owner:
+                await self.cache.set(key, cached, owner)
             return json.loads(cached), Usage()
         LLM_CACHE.labels("miss").inc()
         usage = Usage()
@@ -200,7 +206,7 @@ class LlmClient:
             if reason is None:
                 raise
             raise LlmUnavailable(reason, f"LLM call failed after {usage.calls} tries: {reason}") from exc
-        await self.cache.set(key, content)
+        await self.cache.set(key, content, owner)
         return json.loads(content), usage
 
     def _wait(self, state: RetryCallState) -> float:

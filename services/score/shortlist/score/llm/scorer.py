@@ -94,6 +94,10 @@ class LlmScorer:
     def model(self) -> str:
         return self.llm.model
 
+    async def forget(self, owners: Sequence[str]) -> int:
+        """Deletes the cached answers that carried these candidates' or applications' text."""
+        return sum([await self.llm.cache.forget(owner) for owner in owners if owner])
+
     async def close(self) -> None:
         for close in self.closers:
             await close()
@@ -153,7 +157,8 @@ class LlmScorer:
         )
 
     async def _ask(self, cv: _Cv, messages: list[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
-        data, usage = await self.llm.complete(messages, schema, cv.budget)
+        owner = cv.embedded.candidate_id or cv.embedded.application_id
+        data, usage = await self.llm.complete(messages, schema, cv.budget, owner)
         cv.usage.add(usage)
         return data
 
