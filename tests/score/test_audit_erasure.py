@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from shortlist.runtime.database import database_url
@@ -13,7 +15,7 @@ from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.settings import KafkaSettings
 from shortlist.runtime.topics import CV_SCORED
 from shortlist.score.app import build
-from shortlist.score.audit import AuditStore
+from shortlist.score.audit import AuditStore, Recorded
 from shortlist.score.config import Settings
 from shortlist.score.scorers.base import Thresholds
 from shortlist.score.scorers.rubric import RubricScorer
@@ -65,7 +67,9 @@ async def test_an_older_audit_table_is_upgraded_and_erasure_deletes_only_that_ca
         for app, chunks in (("app-a1", STRONG_CV), ("app-a2", WEAK_CV), ("app-b1", STRONG_CV)):
             embedded = make_embedded(chunks, application_id=app)
             embedded.candidate_id = "cand-b" if app.startswith("app-b") else "cand-a"
-            assert await audit.record(f"ev-{app}", f"src-{app}", embedded, await scorer.score(embedded), NOW)
+            result = await scorer.score(embedded)
+            assert await audit.record(f"ev-{app}", f"src-{app}", embedded, result, NOW) == Recorded.STORED
+            assert await audit.record(f"ev-{app}", f"src-{app}", embedded, result, NOW) == Recorded.DUPLICATE
 
         # By candidate id (rows it names) and by application id (the older row that names no candidate).
         assert await audit.erase("cand-a", ["app-old"], NOW) == 3
@@ -77,7 +81,8 @@ async def test_an_older_audit_table_is_upgraded_and_erasure_deletes_only_that_ca
         # A score that arrives after the erasure is not stored again.
         late = make_embedded(STRONG_CV, application_id="app-a1")
         late.candidate_id = "cand-a"
-        assert not await audit.record("ev-late", "src-late", late, await scorer.score(late), NOW)
+        assert await audit.record("ev-late", "src-late", late, await scorer.score(late), NOW) == Recorded.ERASED
+        assert await audit.is_erased("app-a1") and not await audit.is_erased("app-b1")
         assert await audit.for_application("app-a1") == []
     finally:
         await audit.stop()
@@ -112,5 +117,39 @@ async def test_candidate_erased_on_the_broker_deletes_the_audit_rows(
                         break
                     await asyncio.sleep(0.2)
             assert await audit_rows(audit, kept) == 1
+
+            # A CV of the erased application that arrives later is neither scored nor published.
+            skipped = skipped_erased()
+            await producer.publish(make_embedded(WEAK_CV, application_id=erased), key=erased)
+            async with asyncio.timeout(60):  # a hang guard only
+                while skipped_erased() == skipped:  # noqa: ASYNC110 (polls a metric)
+                    await asyncio.sleep(0.1)
+            assert await scores_published(kafka_settings, erased) == 1, "only the score from before the erasure"
+            assert await audit_rows(audit, erased) == 0
     finally:
         await audit.stop()
+
+
+def skipped_erased() -> float:
+    return REGISTRY.get_sample_value("shortlist_scores_skipped_total", {"reason": "erased"}) or 0.0
+
+
+async def scores_published(settings: KafkaSettings, key: str) -> int:
+    """How many CvScored records on the topic carry ``key``, read up to its current end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(CV_SCORED, p) for p in consumer.partitions_for_topic(CV_SCORED) or ()]
+        if not partitions:
+            partitions = [TopicPartition(CV_SCORED, p) for p in range(settings.kafka_partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        count = 0
+        async with asyncio.timeout(60):
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                for raws in (await consumer.getmany(timeout_ms=500)).values():
+                    count += sum(1 for raw in raws if raw.key is not None and raw.key.decode() == key)
+        return count
+    finally:
+        await consumer.stop()

@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Float, Integer, String, Text, delete, inspect, or_, select, text
@@ -108,6 +109,14 @@ def output_of(result: ScoreResult) -> dict[str, Any]:
     return output
 
 
+class Recorded(StrEnum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    """Stored before under the same event id (a redelivery): publish again, store nothing."""
+    ERASED = "erased"
+    """The application's candidate was erased: neither stored nor published."""
+
+
 class AuditStore:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
@@ -127,8 +136,8 @@ class AuditStore:
         embedded: cv_pb2.CvEmbedded,
         result: ScoreResult,
         scored_at: datetime,
-    ) -> bool:
-        """Store the score once per event id; False when it was stored before or the application was erased."""
+    ) -> Recorded:
+        """Store the score once per event id, unless the application was erased."""
         row = ScoreAudit(
             event_id=event_id,
             source_event_id=source_event_id,
@@ -148,14 +157,18 @@ class AuditStore:
         )
         try:
             async with self._sessions.begin() as session:
-                if await session.get(ScoreAudit, event_id) is not None:
-                    return False
                 if await session.get(ErasedApplication, embedded.application_id) is not None:
-                    return False
+                    return Recorded.ERASED
+                if await session.get(ScoreAudit, event_id) is not None:
+                    return Recorded.DUPLICATE
                 session.add(row)
         except IntegrityError:
-            return False
-        return True
+            return Recorded.DUPLICATE
+        return Recorded.STORED
+
+    async def is_erased(self, application_id: str) -> bool:
+        async with self._sessions() as session:
+            return await session.get(ErasedApplication, application_id) is not None
 
     async def erase(self, candidate_id: str, application_ids: Sequence[str], erased_at: datetime) -> int:
         """Delete the rows of the candidate and of these applications, tombstone them; idempotent. Rows deleted."""

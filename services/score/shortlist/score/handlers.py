@@ -10,7 +10,7 @@ from shortlist.runtime.errors import PermanentError
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.records import Record
 from shortlist.score import metrics
-from shortlist.score.audit import AuditStore
+from shortlist.score.audit import AuditStore, Recorded
 from shortlist.score.scorers.base import Scorer, to_cv_scored
 from shortlist.v1 import cv_pb2
 
@@ -36,6 +36,9 @@ class ScoreHandler:
             raise PermanentError("unexpected_event", f"expected CvEmbedded, got {type(embedded).__name__}")
         if not embedded.application_id or not embedded.job_id:
             raise PermanentError("invalid_event", "CvEmbedded without application_id or job_id")
+        if self.audit is not None and await self.audit.is_erased(embedded.application_id):
+            self._skip_erased(embedded.application_id)
+            return
         started = time.perf_counter()
         result = await self.scorer.score(embedded)
         metrics.SCORING_SECONDS.labels(self.scorer.name).observe(time.perf_counter() - started)
@@ -43,7 +46,10 @@ class ScoreHandler:
         event = to_cv_scored(embedded, result, scored_at)
         event_id = scored_event_id(record.envelope.id)
         if self.audit is not None:
-            await self.audit.record(event_id, record.envelope.id, embedded, result, scored_at)
+            recorded = await self.audit.record(event_id, record.envelope.id, embedded, result, scored_at)
+            if recorded is Recorded.ERASED:  # erased while it was being scored
+                self._skip_erased(embedded.application_id)
+                return
         await self.producer.publish(event, key=embedded.application_id, event_id=event_id)
         metrics.SCORES.labels(result.scorer, str(result.recommendation)).inc()
         metrics.SCORE_VALUES.labels(result.scorer).observe(result.score)
@@ -61,3 +67,8 @@ class ScoreHandler:
             result.recommendation,
             ",".join(result.flags) or "-",
         )
+
+    @staticmethod
+    def _skip_erased(application_id: str) -> None:
+        metrics.SCORES_SKIPPED.labels("erased").inc()
+        log.info("application %s not scored: its candidate was erased", application_id)

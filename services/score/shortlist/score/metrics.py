@@ -3,6 +3,7 @@
 from prometheus_client import Counter, Histogram
 
 SCORES = Counter("shortlist_scores_total", "CVs scored", ["scorer", "recommendation"])
+SCORES_SKIPPED = Counter("shortlist_scores_skipped_total", "CVs neither scored nor published, by reason", ["reason"])
 SCORE_FLAGS = Counter("shortlist_score_flags_total", "Flags raised on scored CVs", ["flag"])
 SCORE_VALUES = Histogram(
     "shortlist_score_value", "Overall scores given", ["scorer"], buckets=(10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
