@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 SKIPPED = "skipped"
 NO_SUBSCRIBERS = "no_subscribers"
+ERASED = "erased"
 _NO_SUBSCRIBERS_NAMESPACE = uuid.UUID("5d7c2f0e-3b1a-4c8e-9f6d-2a4b8c1e7f30")
 
 DELIVERIES = Counter("shortlist_webhook_deliveries_total", "Webhook deliveries by final outcome", ["outcome"])
@@ -54,6 +55,10 @@ class Notifier:
         if not isinstance(scored, score_pb2.CvScored):
             raise PermanentError("unexpected_event", f"expected CvScored, got {type(scored).__name__}")
         event_id = record.envelope.id
+        if await self._store.is_erased(scored.application_id):
+            DELIVERIES.labels(ERASED).inc()
+            log.info("score of application %s not delivered: its candidate was erased", scored.application_id)
+            return
         subscriptions = [
             s for s in await self._store.subscriptions(scored.job_id) if s.matches(scored.job_id, scored.score)
         ]

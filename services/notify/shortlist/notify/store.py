@@ -1,10 +1,11 @@
-"""Subscriptions and the delivery log (SQLAlchemy async: SQLite by default, PostgreSQL by URL)."""
+"""Subscriptions, the delivery log and erased applications (SQLAlchemy async: SQLite by default, PostgreSQL by URL)."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, select, text
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -57,6 +58,15 @@ class Delivery(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ErasedApplication(Base):
+    """The application's candidate was erased: its deliveries are deleted and its scores never delivered."""
+
+    __tablename__ = "notify_erased_applications"
+
+    application_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 @dataclass(frozen=True)
@@ -147,3 +157,22 @@ class Store:
             query = query.where(Delivery.application_id == application_id)
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
+
+    async def erase(self, application_ids: Sequence[str], erased_at: datetime) -> int:
+        """Delete the applications' deliveries and tombstone them; idempotent. Returns the deliveries deleted."""
+        ids = sorted(set(application_ids))
+        if not ids:
+            return 0
+        async with self._sessions() as session, session.begin():
+            deleted = await session.execute(delete(Delivery).where(Delivery.application_id.in_(ids)))
+            known = set(
+                await session.scalars(
+                    select(ErasedApplication.application_id).where(ErasedApplication.application_id.in_(ids))
+                )
+            )
+            session.add_all(ErasedApplication(application_id=i, erased_at=erased_at) for i in ids if i not in known)
+        return int(getattr(deleted, "rowcount", 0) or 0)
+
+    async def is_erased(self, application_id: str) -> bool:
+        async with self._sessions() as session:
+            return await session.get(ErasedApplication, application_id) is not None
