@@ -22,8 +22,8 @@ def create_llm_scorer(settings: Settings, defaults: Thresholds) -> LlmScorer:
     # One line per HTTP call at INFO would drown the service's own logs.
     for name in ("httpx", "httpx2"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    # The HTTP client's connection pool gets slow with hundreds of connections (every request scans them all):
-    # up to 32 concurrent calls per client, each keeping its connections alive.
+    # aiohttp as the HTTP transport: its C parser takes about a quarter less CPU per call than the default one
+    # (docs/benchmarks.md, bench-score). Pools stay at 32 connections per client, each kept alive.
     shards = max(1, math.ceil(settings.llm_max_concurrency / CONNECTIONS_PER_CLIENT))
     connections = math.ceil(settings.llm_max_concurrency / shards)
     clients = [
@@ -32,7 +32,7 @@ def create_llm_scorer(settings: Settings, defaults: Thresholds) -> LlmScorer:
             api_key=settings.openai_api_key or "not-needed",
             max_retries=0,
             timeout=settings.llm_timeout_seconds,
-            http_client=openai.DefaultAsyncHttpxClient(
+            http_client=openai.DefaultAioHttpClient(
                 limits=Limits(max_connections=connections, max_keepalive_connections=connections)
             ),
         )
