@@ -1,16 +1,20 @@
 """LLM scorer throughput: one score process against a local OpenAI-compatible server answering after 1 s.
 
-``python -m scripts.bench_score [--cvs N]``: starts an embedded broker and the fault-free fake server (a separate
-process), publishes N distinct CvEmbedded (4 requirements each: 4 assessments and a summary per CV), runs the score
-service in this process and measures CVs/s from the moment it is assigned its partitions until all are scored.
+``python -m scripts.bench_score [--cvs N] [--rounds R]``: per round, starts an embedded broker and the fault-free
+fake server (a separate process), publishes N distinct CvEmbedded (4 requirements each: 4 assessments and a summary
+per CV), runs the score service in this process and measures CVs/s from the moment it is assigned its partitions
+until all are scored. Reports every round and the median.
 """
 
 import argparse
 import asyncio
+import json
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import REGISTRY
@@ -77,6 +81,7 @@ async def run(cvs: int, settings: Settings) -> tuple[float, float, float]:
 
     service, _ = build(settings)
     before = all_scored()
+    seconds_before = scoring_seconds()
     async with service.running():
         while await service.readiness() is not None:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
@@ -84,8 +89,27 @@ async def run(cvs: int, settings: Settings) -> tuple[float, float, float]:
         while all_scored() - before < cvs:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         elapsed = time.perf_counter() - started
-    total = REGISTRY.get_sample_value("shortlist_scoring_seconds_sum", {"scorer": "llm"}) or 0.0
-    return cvs / elapsed, elapsed, total / max(1.0, all_scored() - before)
+    return cvs / elapsed, elapsed, (scoring_seconds() - seconds_before) / max(1.0, all_scored() - before)
+
+
+def scoring_seconds() -> float:
+    return REGISTRY.get_sample_value("shortlist_scoring_seconds_sum", {"scorer": "llm"}) or 0.0
+
+
+def reference_speed(seconds: float = 1.0) -> float:
+    """This machine's speed right now, in JSON round trips of a chat request body per second (one core): the
+    figure to compare runs on different machines or moments by."""
+    body = {
+        "model": "fake-model",
+        "messages": [{"role": "user", "content": " ".join(["evidence chunk text"] * 120)}] * 2,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}},
+    }
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for _ in range(100):
+            json.loads(json.dumps(body))
+        done += 100
+    return done / (time.perf_counter() - started)
 
 
 def llm_calls() -> tuple[float, float]:
@@ -112,41 +136,71 @@ def measure(cvs: int) -> tuple[float, float, float, Settings]:
     return rate, elapsed, mean, settings
 
 
+@dataclass(frozen=True)
+class Round:
+    reference: float
+    rate: float
+    elapsed: float
+    mean: float
+    calls: int
+    cached: int
+
+
+def one_round(cvs: int) -> tuple[Round, Settings]:
+    reference = reference_speed()
+    answered, cached = llm_calls()
+    rate, elapsed, mean, settings = measure(cvs)
+    after = llm_calls()
+    return Round(reference, rate, elapsed, mean, int(after[0] - answered), int(after[1] - cached)), settings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cvs", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3, help="each with a fresh broker, server and service")
     args = parser.parse_args()
-    rate, elapsed, mean, s = measure(args.cvs)
-    answered, cached = llm_calls()
-    calls = int(answered)
-    print(
-        f"{args.cvs} CVs ({calls} LLM calls, {LLM_DELAY:.0f} s each; {cached:.0f} from the cache) "
-        f"scored in {elapsed:.1f} s"
-    )
-    print(f"throughput {rate:.1f} CVs/s, {mean:.2f} s per CV")
+    rounds: list[Round] = []
+    for n in range(1, args.rounds + 1):
+        result, s = one_round(args.cvs)
+        rounds.append(result)
+        print(
+            f"round {n}: {args.cvs} CVs ({result.calls} LLM calls, {LLM_DELAY:.0f} s each; {result.cached} from the "
+            f"cache) in {result.elapsed:.1f} s: {result.rate:.1f} CVs/s, {result.mean:.2f} s per CV; machine "
+            f"reference {result.reference:.0f}/s"
+        )
+    median = statistics.median(r.rate for r in rounds)
+    print(f"throughput, median of {len(rounds)} rounds: {median:.1f} CVs/s")
     print(
         f"consumer concurrency {s.consumer_concurrency} records/partition x {s.kafka_partitions} partitions, "
         f"LLM concurrency {s.llm_max_concurrency}, rate limit {s.llm_requests_per_minute:.0f} requests/min "
         f"and {s.llm_tokens_per_minute:.0f} tokens/min"
     )
+    rows = "\n".join(
+        f"| {n} | {args.cvs} | {r.calls} | {r.cached} | {r.elapsed:.1f} | {r.rate:.1f} | {r.mean:.2f} "
+        f"| {r.reference:.0f} |"
+        for n, r in enumerate(rounds, start=1)
+    )
     body = f"""LLM scorer (`SHORTLIST_SCORER=llm`), one score process in process on an embedded broker, against the
 fault-free fake OpenAI-compatible server (`tests/score/fake_llm.py`, its own process) answering every call after
-{LLM_DELAY:.0f} s. {args.cvs} distinct CVs, 4 requirements each: 4 assessment calls at once, then the summary call
-(5 calls, about 2 s per CV). Each CV has a job title of its own, so no summary is answered from the response cache
-(the summary reads the title and the assessments, not the CV): every CV costs its five calls ({cached:.0f} answered
-from the cache). The OpenAI client runs on the aiohttp transport.
+{LLM_DELAY:.0f} s. {args.cvs} distinct CVs per round, 4 requirements each: 4 assessment calls at once, then the summary
+call (5 calls, about 2 s per CV). Each CV has a job title of its own, so no summary is answered from the response
+cache (the summary reads the title and the assessments, not the CV): every CV costs its five calls. Each round has a
+fresh broker, server and service. Configuration: consumer concurrency {s.consumer_concurrency} x \
+{s.kafka_partitions} partitions, LLM concurrency {s.llm_max_concurrency}, {s.llm_requests_per_minute:.0f} \
+requests/min and {s.llm_tokens_per_minute:.0f} tokens/min; the OpenAI client on its aiohttp transport.
 
-| CVs | LLM calls | seconds | CVs/s | s per CV | consumer concurrency | LLM concurrency | requests/min | tokens/min |
-|---|---|---|---|---|---|---|---|---|
-| {args.cvs} | {calls} | {elapsed:.1f} | **{rate:.1f}** | {mean:.2f} \
-| {s.consumer_concurrency} x {s.kafka_partitions} partitions | {s.llm_max_concurrency} \
-| {s.llm_requests_per_minute:.0f} | {s.llm_tokens_per_minute:.0f} |
+| round | CVs | LLM calls | from the cache | seconds | CVs/s | s per CV | machine reference, /s |
+|---|---|---|---|---|---|---|---|
+{rows}
+
+Median: **{median:.1f} CVs/s**.
 
 The configuration allows `consumer concurrency x partitions` CVs in flight (512 here, about 2 s each: 256 CVs/s)
-and `requests/min / 60 / 5` CVs/s by the rate limit (100 here). Neither is what bounds this run: the score
-process keeps one core busy (profiled: about half of it in the OpenAI client building and parsing requests), so
-the CPU per call sets the rate, and the figure moves with the machine's speed (on this shared machine, repeated runs
-differ by 20 % and more)."""
+and `requests/min / 60 / 5` CVs/s by the rate limit (100 here). Neither is what bounds these runs: the score
+process keeps one core busy (profiled: about half of it in the OpenAI client building and sending requests), so
+the CPU per call sets the rate, and the figure moves with the machine's speed (on this shared machine, runs of the
+same code differ by 20 % and more). The machine reference, taken right before each round, is a one-core
+figure (JSON round trips of a chat request body per second) to compare runs on other machines or moments by."""
     write_section("bench-score", "make bench-score", body)
 
 
