@@ -159,10 +159,8 @@ class AuditStore:
             async with self._sessions.begin() as session:
                 if await session.get(ErasedApplication, embedded.application_id) is not None:
                     return Recorded.ERASED
-                if await session.get(ScoreAudit, event_id) is not None:
-                    return Recorded.DUPLICATE
                 session.add(row)
-        except IntegrityError:
+        except IntegrityError:  # the event id is the primary key: stored before
             return Recorded.DUPLICATE
         return Recorded.STORED
 
