@@ -15,7 +15,7 @@ from shortlist.score.llm.cache import LocalCache, RedisCache
 from shortlist.v1 import cv_pb2
 from tests.score.factory import STRONG_CV, WEAK_CV, make_embedded
 from tests.score.fake_llm import FakeLlm
-from tests.score.test_llm_scorer import REDIS_URL, fake, fresh, redis, scorer_for  # noqa: F401 (fixtures)
+from tests.score.test_llm_scorer import REDIS_URL, close_scorers, fake, fresh, redis, scorer_for  # noqa: F401 (fixtures)
 
 
 def erased(candidate_id: str, *application_ids: str) -> Record:

@@ -15,9 +15,10 @@ from redis.asyncio import Redis
 from shortlist.runtime.errors import TransientError
 from shortlist.score.config import Settings
 from shortlist.score.llm.cache import LocalCache, RedisCache
-from shortlist.score.llm.client import Budget, LlmClient, RetryPolicy
+from shortlist.score.llm.client import LlmClient
 from shortlist.score.llm.prompts import ASSESSMENT_SCHEMA, assessment_messages
 from shortlist.score.llm.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from shortlist.score.llm.retries import Budget, RetryPolicy
 from shortlist.score.llm.scorer import LlmScorer
 from shortlist.score.scorers import create_scorer
 from shortlist.score.scorers.base import Flag, Verdict
@@ -62,9 +63,21 @@ def llm_settings(fake: FakeLlm, tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+#: Scorers made by the running test; closed after it, as the service closes its scorer on stop.
+_OPEN: list[LlmScorer] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_scorers() -> AsyncIterator[None]:
+    yield
+    while _OPEN:
+        await _OPEN.pop().close()
+
+
 def scorer_for(fake: FakeLlm, tmp_path: Path, **overrides: Any) -> LlmScorer:
     scorer = create_scorer(llm_settings(fake, tmp_path, **overrides))
     assert isinstance(scorer, LlmScorer)
+    _OPEN.append(scorer)
     return scorer
 
 

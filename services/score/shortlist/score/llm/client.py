@@ -1,7 +1,6 @@
 """One structured-output chat call: concurrency limit, rate limiter, cache, retries within a deadline, usage."""
 
 import asyncio
-import email.utils
 import hashlib
 import json
 import random
@@ -13,22 +12,14 @@ from typing import Any
 import openai
 from opentelemetry import trace
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-from tenacity.stop import stop_base
 
 from shortlist.score.llm.cache import ResponseCache
-from shortlist.score.llm.completion import InvalidOutput, parse_completion
+from shortlist.score.llm.completion import InvalidOutput, conforms, parse_completion
 from shortlist.score.llm.metrics import LLM_CACHE, LLM_CALLS, LLM_LATENCY, LLM_RETRIES, LLM_TOKENS
 from shortlist.score.llm.ratelimit import RateLimiter
+from shortlist.score.llm.retries import Budget, LlmUnavailable, RetryPolicy, StopAtDeadline, retry_after, retry_reason
 
 tracer = trace.get_tracer("shortlist.score.llm")
-
-
-class LlmUnavailable(Exception):
-    """Retries ran out (attempts or the CV's time budget) on a failure that may pass later."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass
@@ -45,92 +36,6 @@ class Usage:
         self.calls += other.calls
         self.retries += other.retries
         self.latency_seconds += other.latency_seconds
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    timeout_seconds: float = 30.0
-    max_attempts: int = 8
-    initial_seconds: float = 0.5
-    max_seconds: float = 20.0
-
-
-def retry_reason(exc: BaseException) -> str | None:
-    """Why a failed call is worth another try; None when it is not."""
-    if isinstance(exc, InvalidOutput):
-        return exc.reason
-    if isinstance(exc, openai.APITimeoutError):
-        return "timeout"
-    if isinstance(exc, openai.APIConnectionError):
-        return "connection_error"
-    if isinstance(exc, openai.RateLimitError):
-        return "rate_limited"
-    if isinstance(exc, openai.APIStatusError) and (exc.status_code >= 500 or exc.status_code == 408):
-        return "server_error"
-    return None
-
-
-def retry_after(exc: BaseException | None) -> float | None:
-    """Seconds the provider asked to wait (``retry-after-ms`` or ``retry-after``: seconds or an HTTP date)."""
-    if not isinstance(exc, openai.APIStatusError):
-        return None
-    headers = exc.response.headers
-    try:
-        if "retry-after-ms" in headers:
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-class Budget:
-    """The time one CV's calls and retries may take. Time spent waiting for this process's own concurrency
-    limit and rate limiter does not count: a backlog is not a failing provider."""
-
-    def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-
-class _StopAtDeadline(stop_base):
-    def __init__(self, budget: Budget) -> None:
-        self.budget = budget
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return retry_state.upcoming_sleep >= self.budget.remaining()
-
-
-def conforms(value: Any, schema: dict[str, Any]) -> bool:
-    """Enough of JSON Schema for the chain's own schemas."""
-    kind = schema.get("type")
-    if "enum" in schema and value not in schema["enum"]:
-        return False
-    if kind == "object":
-        if not isinstance(value, dict) or any(k not in value for k in schema.get("required", [])):
-            return False
-        return all(conforms(value[k], s) for k, s in schema.get("properties", {}).items() if k in value)
-    if kind == "array":
-        if not isinstance(value, list) or len(value) > schema.get("maxItems", len(value)):
-            return False
-        return all(conforms(v, schema.get("items", {})) for v in value)
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "integer" or kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return False
-        if kind == "integer" and not float(value).is_integer():
-            return False
-        return bool(schema.get("minimum", value) <= value <= schema.get("maximum", value))
-    return True
 
 
 class LlmClient:
@@ -185,7 +90,7 @@ class LlmClient:
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda e: retry_reason(e) is not None),
             wait=self._wait,
-            stop=stop_after_attempt(self.policy.max_attempts) | _StopAtDeadline(budget),
+            stop=stop_after_attempt(self.policy.max_attempts) | StopAtDeadline(budget),
             before_sleep=before_sleep,
             reraise=True,
         )

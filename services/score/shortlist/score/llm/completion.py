@@ -52,3 +52,27 @@ def parse_completion(body: bytes) -> Completion:
 def _count(usage: object, name: str) -> int:
     value = usage.get(name) if isinstance(usage, dict) else None
     return value if isinstance(value, int) and value >= 0 else 0
+
+
+def conforms(value: Any, schema: dict[str, Any]) -> bool:
+    """Enough of JSON Schema for the chain's own schemas."""
+    kind = schema.get("type")
+    if "enum" in schema and value not in schema["enum"]:
+        return False
+    if kind == "object":
+        if not isinstance(value, dict) or any(k not in value for k in schema.get("required", [])):
+            return False
+        return all(conforms(value[k], s) for k, s in schema.get("properties", {}).items() if k in value)
+    if kind == "array":
+        if not isinstance(value, list) or len(value) > schema.get("maxItems", len(value)):
+            return False
+        return all(conforms(v, schema.get("items", {})) for v in value)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer" or kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if kind == "integer" and not float(value).is_integer():
+            return False
+        return bool(schema.get("minimum", value) <= value <= schema.get("maximum", value))
+    return True

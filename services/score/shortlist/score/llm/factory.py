@@ -9,9 +9,10 @@ from redis.asyncio import Redis
 
 from shortlist.score.config import Settings
 from shortlist.score.llm.cache import LocalCache, RedisCache, ResponseCache
-from shortlist.score.llm.client import LlmClient, RetryPolicy
+from shortlist.score.llm.client import LlmClient
 from shortlist.score.llm.prompts import PROMPT_VERSION
 from shortlist.score.llm.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from shortlist.score.llm.retries import RetryPolicy
 from shortlist.score.llm.scorer import LlmScorer
 from shortlist.score.scorers.base import Thresholds
 

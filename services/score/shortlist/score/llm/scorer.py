@@ -10,7 +10,7 @@ import openai
 
 from shortlist.runtime.errors import PermanentError, TransientError
 from shortlist.score import safety
-from shortlist.score.llm.client import Budget, LlmClient, LlmUnavailable, Usage
+from shortlist.score.llm.client import LlmClient, Usage
 from shortlist.score.llm.metrics import LLM_GIVE_UPS, LLM_QUOTES_DROPPED
 from shortlist.score.llm.prompts import (
     ASSESSMENT_SCHEMA,
@@ -20,6 +20,7 @@ from shortlist.score.llm.prompts import (
     assessment_messages,
     summary_messages,
 )
+from shortlist.score.llm.retries import Budget, LlmUnavailable
 from shortlist.score.scorers import base
 from shortlist.score.scorers.base import Flag, Quote, RequirementResult, ScoreResult, Thresholds, Verdict
 from shortlist.v1 import cv_pb2
