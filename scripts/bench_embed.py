@@ -23,9 +23,9 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from scripts.benchmarks_doc import write_section
-from shortlist.embed.chunking import PiiRange, SectionSpan, chunk_text, redact
 from shortlist.embed.config import Settings
 from shortlist.embed.embedder import MiniLmEmbedder
+from shortlist.embed.handlers import cv_chunks
 from shortlist.runtime.broker import EmbeddedBroker, free_port
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.settings import KafkaSettings
@@ -187,18 +187,6 @@ def generate_cv(rng: random.Random, application_id: str, job_id: str) -> cv_pb2.
     cv.pii.add(kind="name", span=common_pb2.Span(start=0, end=len(name)))
     cv.pii.add(kind="email", span=common_pb2.Span(start=len(name) + 1, end=len(name) + 1 + len(email)))
     return cv
-
-
-def service_chunks(cv: cv_pb2.CvIngested, settings: Settings) -> list[str]:
-    """The redacted chunk texts the service embeds for this CV."""
-    chunks = chunk_text(
-        cv.text,
-        [SectionSpan(s.name, s.span.start, s.span.end) for s in cv.sections],
-        max_words=settings.chunk_max_words,
-        overlap_words=settings.chunk_overlap_words,
-    )
-    pii = [PiiRange(p.kind, p.span.start, p.span.end) for p in cv.pii]
-    return [redact(cv.text, c.start, c.end, pii) for c in chunks]
 
 
 def fixed_chunks(texts: list[str], words: int = 140, count: int = 160) -> list[str]:
@@ -369,7 +357,7 @@ async def bench(cv_count: int, rounds: int) -> tuple[list[Run], str]:
             await wait_ready(port, process, log)
             for number in range(1, rounds + 1):
                 cvs = [generate_cv(rng, f"app-{number}-{i:04d}", job_id) for i in range(cv_count)]
-                texts = [t for cv in cvs for t in service_chunks(cv, settings)]
+                texts = [t for cv in cvs for t in cv_chunks(cv, settings)[1]]
                 if not tokens:
                     mean, longest = token_stats(model, texts)
                     tokens = f"{mean:.0f} word pieces per chunk on average, {longest} at most"

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shortlist.embed.chunking import Chunk, PiiRange, SectionSpan, chunk_text, redact
+from shortlist.embed.chunking import Chunk
 from shortlist.embed.config import Settings as EmbedSettings
 from shortlist.embed.embedder import MiniLmEmbedder, Vectors
 from shortlist.embed.evidence import top_chunks
-from shortlist.embed.handlers import requirement_message
+from shortlist.embed.handlers import cv_chunks, requirement_message
 from shortlist.embed.store import StoredRequirement, chunk_point_id
 from shortlist.ingest.extraction import ExtractionError, extract
 from shortlist.ingest.pipeline import Submission, build_ingested, derived_id
@@ -90,14 +90,7 @@ def load_cvs(folder: Path, categories: Sequence[str], settings: EmbedSettings) -
             application_id = derived_id("eval", category, path.name)
             submission = Submission(application_id=application_id, job_id="", data=data, filename=path.name)
             ingested = build_ingested(submission, extracted, candidate_id=application_id)
-            chunks = chunk_text(
-                ingested.text,
-                [SectionSpan(s.name, s.span.start, s.span.end) for s in ingested.sections],
-                max_words=settings.chunk_max_words,
-                overlap_words=settings.chunk_overlap_words,
-            )
-            pii = [PiiRange(p.kind, p.span.start, p.span.end) for p in ingested.pii]
-            texts = [redact(ingested.text, c.start, c.end, pii) for c in chunks]
+            chunks, texts = cv_chunks(ingested, settings)
             cvs.append(Cv(category, path.name, ingested, chunks, texts))
     return cvs, skipped
 

@@ -18,7 +18,7 @@ from opentelemetry import trace
 
 from shortlist.embed import metrics as embed_metrics
 from shortlist.embed.batching import MicroBatcher
-from shortlist.embed.chunking import PiiRange, SectionSpan, chunk_text, redact
+from shortlist.embed.chunking import Chunk, PiiRange, SectionSpan, chunk_text, redact
 from shortlist.embed.config import Settings
 from shortlist.embed.embedder import Embedder, MiniLmEmbedder
 from shortlist.embed.evidence import top_chunks
@@ -235,15 +235,7 @@ class EmbedHandlers:
         embed_metrics.PARKED_CVS.set(len(self._parked))
 
     async def _complete(self, cv: cv_pb2.CvIngested, input_event_id: str, job: StoredJob) -> None:
-        s = self._settings
-        chunks = chunk_text(
-            cv.text,
-            [SectionSpan(x.name, x.span.start, x.span.end) for x in cv.sections],
-            max_words=s.chunk_max_words,
-            overlap_words=s.chunk_overlap_words,
-        )
-        pii = [PiiRange(p.kind, p.span.start, p.span.end) for p in cv.pii]
-        texts = [redact(cv.text, c.start, c.end, pii) for c in chunks]
+        chunks, texts = cv_chunks(cv, self._settings)
         vectors = await self._batcher.embed(texts)
         await self._store.put_chunks(CvRef(cv.application_id, cv.job_id, cv.candidate_id), chunks, texts, vectors)
         embed_metrics.CHUNKS_EMBEDDED.inc(len(chunks))
@@ -265,7 +257,7 @@ class EmbedHandlers:
         embedded.hidden_text.extend(cv.hidden_text)
         if cv.HasField("submitted_at"):
             embedded.submitted_at.CopyFrom(cv.submitted_at)
-        evidence = top_chunks(job.vectors, vectors, s.evidence_top_k)
+        evidence = top_chunks(job.vectors, vectors, self._settings.evidence_top_k)
         for requirement, matches in zip(job.requirements, evidence, strict=True):
             item = embedded.evidence.add()
             item.requirement.CopyFrom(requirement_message(requirement))
@@ -285,6 +277,18 @@ class EmbedHandlers:
             elapsed = (datetime.now(UTC) - cv.submitted_at.ToDatetime(tzinfo=UTC)).total_seconds()
             metrics.END_TO_END_SECONDS.labels("embedded").observe(max(0.0, elapsed))
         log.info("embedded application %s: %d chunks", cv.application_id, len(chunks))
+
+
+def cv_chunks(cv: cv_pb2.CvIngested, settings: Settings) -> tuple[list[Chunk], list[str]]:
+    """The CV's chunks and their texts with PII redacted: what the service embeds and stores."""
+    chunks = chunk_text(
+        cv.text,
+        [SectionSpan(x.name, x.span.start, x.span.end) for x in cv.sections],
+        max_words=settings.chunk_max_words,
+        overlap_words=settings.chunk_overlap_words,
+    )
+    pii = [PiiRange(p.kind, p.span.start, p.span.end) for p in cv.pii]
+    return chunks, [redact(cv.text, c.start, c.end, pii) for c in chunks]
 
 
 def job_requirements(job: jobs_pb2.JobPosted) -> list[StoredRequirement]:
