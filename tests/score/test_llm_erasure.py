@@ -77,6 +77,11 @@ async def test_the_local_cache_forgets_only_what_the_owner_stored_or_read() -> N
     assert await cache.forget("alice") == 0
     assert await cache.forget("bob") == 1 and await cache.get("c") == "4"
 
+    # A hit names its reader too (the same text in another candidate's CV); a gone entry is not claimed.
+    await cache.claim("c", "dave")
+    await cache.claim("a", "dave")
+    assert await cache.forget("dave") == 1 and await cache.get("c") is None
+
 
 async def test_the_redis_cache_forgets_an_owner_and_keeps_the_others(redis: Redis) -> None:  # noqa: F811
     cache = RedisCache(redis, ttl_seconds=60)
@@ -89,3 +94,6 @@ async def test_the_redis_cache_forgets_an_owner_and_keeps_the_others(redis: Redi
     assert await cache.get(f"{alice}-1") is None and await cache.get(f"{alice}-2") is None
     assert await cache.get(f"{bob}-1") == "z"
     assert await cache.forget(alice) == 0
+
+    await cache.claim(f"{bob}-1", alice)
+    assert await cache.forget(alice) == 1 and await cache.get(f"{bob}-1") is None

@@ -9,12 +9,17 @@ from collections import OrderedDict
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 
 class ResponseCache(Protocol):
     async def get(self, key: str) -> str | None: ...
 
     async def set(self, key: str, value: str, owner: str = "") -> None: ...
+
+    async def claim(self, key: str, owner: str) -> None:
+        """Records that ``owner``'s text was in the call of an entry already stored; its expiry is unchanged."""
+        ...
 
     async def forget(self, owner: str) -> int:
         """Deletes every entry ``owner`` stored or read; returns how many were deleted."""
@@ -47,14 +52,18 @@ class LocalCache:
         self._entries[key] = (time.monotonic() + self._ttl, value)
         self._entries.move_to_end(key)
         if owner:
-            self._owners.setdefault(key, set()).add(owner)
-            self._keys.setdefault(owner, set()).add(key)
+            await self.claim(key, owner)
         while len(self._entries) > self._size:
             self._drop(next(iter(self._entries)))
 
+    async def claim(self, key: str, owner: str) -> None:
+        if key in self._entries:
+            self._owners.setdefault(key, set()).add(owner)
+            self._keys.setdefault(owner, set()).add(key)
+
     async def forget(self, owner: str) -> int:
-        keys = self._keys.get(owner, set()) & self._entries.keys()
-        for key in list(self._keys.get(owner, ())):
+        keys = list(self._keys.get(owner, ()))
+        for key in keys:
             self._drop(key)
         return len(keys)
 
@@ -83,9 +92,17 @@ class RedisCache:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(_entry(key), value, ex=self._ttl)
             if owner:
-                pipe.sadd(_owned(owner), key)
-                pipe.expire(_owned(owner), self._ttl)
+                self._own(pipe, key, owner)
             await pipe.execute()
+
+    async def claim(self, key: str, owner: str) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self._own(pipe, key, owner)
+            await pipe.execute()
+
+    def _own(self, pipe: Pipeline, key: str, owner: str) -> None:
+        pipe.sadd(_owned(owner), key)
+        pipe.expire(_owned(owner), self._ttl)
 
     async def forget(self, owner: str) -> int:
         keys = await self._redis.smembers(_owned(owner))

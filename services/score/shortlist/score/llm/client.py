@@ -77,7 +77,7 @@ class LlmClient:
         if cached is not None:
             LLM_CACHE.labels("hit").inc()
             if owner:
-                await self.cache.set(key, cached, owner)
+                await self.cache.claim(key, owner)
             return json.loads(cached), Usage()
         LLM_CACHE.labels("miss").inc()
         usage = Usage()
