@@ -8,7 +8,6 @@ until all are scored. Reports every round and the median.
 
 import argparse
 import asyncio
-import json
 import statistics
 import subprocess
 import sys
@@ -96,22 +95,6 @@ def scoring_seconds() -> float:
     return REGISTRY.get_sample_value("shortlist_scoring_seconds_sum", {"scorer": "llm"}) or 0.0
 
 
-def reference_speed(seconds: float = 1.0) -> float:
-    """This machine's speed right now, in JSON round trips of a chat request body per second (one core): the
-    figure to compare runs on different machines or moments by."""
-    body = {
-        "model": "fake-model",
-        "messages": [{"role": "user", "content": " ".join(["evidence chunk text"] * 120)}] * 2,
-        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}},
-    }
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        for _ in range(100):
-            json.loads(json.dumps(body))
-        done += 100
-    return done / (time.perf_counter() - started)
-
-
 def llm_calls() -> tuple[float, float]:
     """LLM calls answered by the server, and calls answered from the response cache."""
     answered = REGISTRY.get_sample_value("shortlist_llm_calls_total", {"model": "fake-model", "outcome": "ok"})
@@ -138,7 +121,6 @@ def measure(cvs: int) -> tuple[float, float, float, Settings]:
 
 @dataclass(frozen=True)
 class Round:
-    reference: float
     rate: float
     elapsed: float
     mean: float
@@ -147,11 +129,10 @@ class Round:
 
 
 def one_round(cvs: int) -> tuple[Round, Settings]:
-    reference = reference_speed()
     answered, cached = llm_calls()
     rate, elapsed, mean, settings = measure(cvs)
     after = llm_calls()
-    return Round(reference, rate, elapsed, mean, int(after[0] - answered), int(after[1] - cached)), settings
+    return Round(rate, elapsed, mean, int(after[0] - answered), int(after[1] - cached)), settings
 
 
 def main() -> None:
@@ -165,8 +146,7 @@ def main() -> None:
         rounds.append(result)
         print(
             f"round {n}: {args.cvs} CVs ({result.calls} LLM calls, {LLM_DELAY:.0f} s each; {result.cached} from the "
-            f"cache) in {result.elapsed:.1f} s: {result.rate:.1f} CVs/s, {result.mean:.2f} s per CV; machine "
-            f"reference {result.reference:.0f}/s"
+            f"cache) in {result.elapsed:.1f} s: {result.rate:.1f} CVs/s, {result.mean:.2f} s per CV"
         )
     median = statistics.median(r.rate for r in rounds)
     print(f"throughput, median of {len(rounds)} rounds: {median:.1f} CVs/s")
@@ -176,8 +156,7 @@ def main() -> None:
         f"and {s.llm_tokens_per_minute:.0f} tokens/min"
     )
     rows = "\n".join(
-        f"| {n} | {args.cvs} | {r.calls} | {r.cached} | {r.elapsed:.1f} | {r.rate:.1f} | {r.mean:.2f} "
-        f"| {r.reference:.0f} |"
+        f"| {n} | {args.cvs} | {r.calls} | {r.cached} | {r.elapsed:.1f} | {r.rate:.1f} | {r.mean:.2f} |"
         for n, r in enumerate(rounds, start=1)
     )
     body = f"""LLM scorer (`SHORTLIST_SCORER=llm`), one score process in process on an embedded broker, against the
@@ -189,8 +168,8 @@ fresh broker, server and service. Configuration: consumer concurrency {s.consume
 {s.kafka_partitions} partitions, LLM concurrency {s.llm_max_concurrency}, {s.llm_requests_per_minute:.0f} \
 requests/min and {s.llm_tokens_per_minute:.0f} tokens/min; the OpenAI client on its aiohttp transport.
 
-| round | CVs | LLM calls | from the cache | seconds | CVs/s | s per CV | machine reference, /s |
-|---|---|---|---|---|---|---|---|
+| round | CVs | LLM calls | from the cache | seconds | CVs/s | s per CV |
+|---|---|---|---|---|---|---|
 {rows}
 
 Median: **{median:.1f} CVs/s**.
@@ -199,8 +178,7 @@ The configuration allows `consumer concurrency x partitions` CVs in flight (512 
 and `requests/min / 60 / 5` CVs/s by the rate limit (100 here). Neither is what bounds these runs: the score
 process keeps one core busy (profiled: about half of it in the OpenAI client building and sending requests), so
 the CPU per call sets the rate, and the figure moves with the machine's speed (on this shared machine, runs of the
-same code differ by 20 % and more). The machine reference, taken right before each round, is a one-core
-figure (JSON round trips of a chat request body per second) to compare runs on other machines or moments by."""
+same code differ by 20 % and more)."""
     write_section("bench-score", "make bench-score", body)
 
 
