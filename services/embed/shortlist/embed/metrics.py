@@ -14,3 +14,10 @@ BATCH_TEXTS = Histogram(
     buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
 PARKED_CVS = Gauge("shortlist_embed_parked_cvs", "CVs parked until their job is known")
+SEARCH_SECONDS = Histogram(
+    "shortlist_search_seconds",
+    "Time to answer one search (query embedding included), by kind: text or similar",
+    ["kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+VECTORS = Gauge("shortlist_embed_vectors", "CV chunk vectors in the vector store (refreshed periodically)")
