@@ -85,3 +85,26 @@ def require_prometheus() -> None:
     if require_services():
         pytest.fail("prometheus/promtool are not installed (make prometheus) and SHORTLIST_REQUIRE_SERVICES=1")
     pytest.skip("prometheus/promtool are not installed (Debian package prometheus; make prometheus)")
+
+
+@dataclass
+class Report:
+    evaluated: int = 0
+    with_data: int = 0
+    problems: list[str] | None = None
+
+
+def check_dashboards(client: httpx.Client, folder: Path = DASHBOARDS) -> Report:
+    """Evaluate every panel target: each must parse and return at least one number."""
+    report = Report(problems=[])
+    assert report.problems is not None
+    for target in dashboard_targets(folder):
+        report.evaluated += 1
+        error, result = query(client, substitute(target.expr))
+        if error is not None:
+            report.problems.append(f"{target.board} / {target.panel}: {error}")
+        elif not has_value(result):
+            report.problems.append(f"{target.board} / {target.panel}: no data for {target.expr}")
+        else:
+            report.with_data += 1
+    return report

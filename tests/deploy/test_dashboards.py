@@ -49,9 +49,7 @@ def test_every_panel_has_a_description_a_unit_thresholds_and_a_query() -> None:
 
 
 def test_dashboards_offer_the_service_job_and_topic_variables() -> None:
-    names = {
-        v["name"] for p in DASHBOARDS.glob("*.json") for v in json.loads(p.read_text())["templating"]["list"]
-    }
+    names = {v["name"] for p in DASHBOARDS.glob("*.json") for v in json.loads(p.read_text())["templating"]["list"]}
     assert {"service", "job", "topic"} <= names
     for target in dashboard_targets():
         substitute(target.expr)  # no variable the proof could not fill in
@@ -63,7 +61,9 @@ def test_committed_prometheus_config_matches_the_generator() -> None:
 
 def test_promtool_accepts_the_config_and_rules_and_their_unit_tests_pass() -> None:
     require_prometheus()
-    check = subprocess.run(["promtool", "check", "config", "prometheus.yml"], cwd=DEPLOY, capture_output=True, text=True)
+    check = subprocess.run(
+        ["promtool", "check", "config", "prometheus.yml"], cwd=DEPLOY, capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     tests = sorted(str(p) for p in (DEPLOY / "tests").glob("*.yml"))
     result = subprocess.run(["promtool", "test", "rules", *tests], cwd=DEPLOY, capture_output=True, text=True)
