@@ -12,6 +12,12 @@ DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"
 
 
+def increase(selector: str, window: str = "$__range") -> str:
+    """Increase over the window, counting series born inside it too: plain increase() misses a labelled
+    counter's first events (its series only appears at 1), e.g. the first dead letter of a new error code."""
+    return f"((increase({selector}[{window}]) and {selector} offset {window}) or {selector})"
+
+
 @dataclass(frozen=True)
 class Query:
     expr: str

@@ -1,6 +1,6 @@
 """Pipeline: is work flowing, where does it pile up or fail, and how long does a CV take end to end."""
 
-from scripts.dashboards.kit import RATE, Board, Panel, Query
+from scripts.dashboards.kit import RATE, Board, Panel, Query, increase
 
 SEL = 'service=~"$service", topic=~"$topic"'
 
@@ -81,7 +81,7 @@ BOARD = Board(
                     "short",
                     [
                         Query(
-                            f"sum by (topic, code) (increase(shortlist_dlt_total{{{SEL}}}[$__range]))",
+                            "sum by (topic, code) " + increase(f"shortlist_dlt_total{{{SEL}}}"),
                             "{{topic}} {{code}}",
                         )
                     ],

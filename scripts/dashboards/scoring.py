@@ -1,6 +1,6 @@
 """Scoring & LLM: what the scorer decides, and what the LLM calls cost in time, errors and money."""
 
-from scripts.dashboards.kit import RATE, Board, Panel, Query
+from scripts.dashboards.kit import RATE, Board, Panel, Query, increase
 
 
 def quantiles(metric: str, by: str = "", qs: tuple[float, ...] = (0.5, 0.95)) -> list[Query]:
@@ -33,11 +33,7 @@ BOARD = Board(
                     "Recommendation mix",
                     "Recommendations given in the selected range; a sudden shift often means a job or a model changed.",
                     "short",
-                    [
-                        Query(
-                            "sum by (recommendation) (increase(shortlist_scores_total[$__range]))", "{{recommendation}}"
-                        )
-                    ],
+                    [Query("sum by (recommendation) " + increase("shortlist_scores_total"), "{{recommendation}}")],
                     kind="bargauge",
                     instant=True,
                 ),
@@ -47,7 +43,7 @@ BOARD = Board(
                     "short",
                     [
                         Query(
-                            'sum by (le) (increase(shortlist_job_score_value_bucket{job=~"$job"}[$__range]))',
+                            "sum by (le) " + increase('shortlist_job_score_value_bucket{job=~"$job"}'),
                             "≤ {{le}}",
                         )
                     ],
@@ -58,7 +54,7 @@ BOARD = Board(
                     "Flags raised",
                     "Suspected prompt injection, hidden text, low parse quality and degraded scores in the range.",
                     "short",
-                    [Query("sum by (flag) (increase(shortlist_score_flags_total[$__range]))", "{{flag}}")],
+                    [Query(f"sum by (flag) {increase('shortlist_score_flags_total')}", "{{flag}}")],
                     kind="bargauge",
                     instant=True,
                     thresholds=[(1, "orange")],
@@ -100,7 +96,7 @@ BOARD = Board(
                     "CVs whose LLM time budget ran out in the range, by the last failure: retried "
                     "later, then dead-lettered.",
                     "short",
-                    [Query("sum by (reason) (increase(shortlist_llm_budget_exhausted_total[$__range]))", "{{reason}}")],
+                    [Query(f"sum by (reason) {increase('shortlist_llm_budget_exhausted_total')}", "{{reason}}")],
                     kind="bargauge",
                     instant=True,
                     thresholds=[(1, "red")],

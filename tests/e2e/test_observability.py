@@ -3,6 +3,7 @@ every dashboard panel must return data and every rule must evaluate."""
 
 import asyncio
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -11,9 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from typer.testing import CliRunner
 
 from scripts.observe import LocalPrometheus
+from shortlist.cli.main import app
 from shortlist.cli.stack import Stack
+from shortlist.runtime.broker import free_port
 from shortlist.runtime.events import encode_headers, new_envelope
 from shortlist.runtime.topics import CV_SUBMITTED
 from shortlist.v1 import cv_pb2
@@ -151,3 +155,24 @@ def test_a_dashboard_naming_a_metric_no_service_exports_fails_the_check(observed
 def _active_targets(client: httpx.Client) -> list[dict[str, str]]:
     targets = client.get("/api/v1/targets").json()["data"]["activeTargets"]
     return [{"service": t["labels"].get("service", ""), "health": t["health"]} for t in targets]
+
+
+def test_top_shows_the_pipeline_from_prometheus_and_from_the_services_metrics(
+    observed: httpx.Client, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, port in stack.ports.items():
+        monkeypatch.setenv(f"SHORTLIST_{name.upper()}_PORT", str(port))
+    screens = {}
+    for mode, url in (
+        ("prometheus", str(observed.base_url).rstrip("/")),
+        ("metrics", f"http://127.0.0.1:{free_port()}"),
+    ):
+        result = CliRunner().invoke(app, ["top", "--once", "--interval", "0.5", "--prometheus", url])
+        assert result.exit_code == 0, result.output
+        screens[mode] = result.output
+    assert "from Prometheus" in screens["prometheus"] and "from services' /metrics" in screens["metrics"]
+    for screen in screens.values():
+        notified = re.search(r"^\s*notified\s+(\d+)\s*$", screen, re.M)
+        assert notified and int(notified.group(1)) >= 4, screen  # the four CVs of the two waves at least
+        assert re.search(r"cv\.submitted\.v1 undecodable.*\s[1-9]", screen), screen  # the bad record's dead letter
+        assert re.search(r"p95.*\d+ (ms|s)", screen), screen  # end-to-end latency figures
