@@ -82,3 +82,15 @@ def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
         quiet = [b for b in blocks if b.lstrip().startswith("exp_alerts: []")]
         assert firing, f"{alert} has no firing case"
         assert quiet, f"{alert} has no quiet case"
+
+
+def test_the_runbook_names_every_panel_and_alert() -> None:
+    runbook = (DEPLOY.parents[1] / "docs" / "operations.md").read_text()
+    titles = {p["title"] for path in DASHBOARDS.glob("*.json") for p in panels(json.loads(path.read_text()))}
+    rules = (DEPLOY / "rules" / "alerts.yml").read_text()
+    alerts = {line.split(":", 1)[1].strip() for line in rules.splitlines() if line.strip().startswith("- alert:")}
+    missing = sorted(t for t in titles if f"**{t}**" not in runbook)
+    missing += sorted(a for a in alerts if f"### {a}" not in runbook)
+    assert not missing, f"docs/operations.md does not explain: {missing}"
+    anchors = {line.split("#", 1)[1].strip() for line in rules.splitlines() if "runbook: docs/operations.md#" in line}
+    assert anchors == {a.lower() for a in alerts}

@@ -32,6 +32,7 @@ KEY_PANELS = (
     "End-to-end latency to delivered",
 )
 MACROS = {"$__rate_interval": "1m", "$__range": "1h", "$service": ".*", "$topic": ".*", "$job": ".*"}
+MAX_ROWS = 8
 Rows = list[tuple[str, float]]
 
 
@@ -84,7 +85,7 @@ class FromMetrics:
     def __init__(self, ports: dict[str, int]) -> None:
         self.name = "services' /metrics (no Prometheus answered)"
         self.urls = {name: f"http://127.0.0.1:{port}/metrics" for name, port in ports.items()}
-        self.previous: tuple[float, dict[tuple[str, str], float]] | None = None
+        self.previous: tuple[float, dict[str, float]] | None = None
 
     def _samples(self) -> list[tuple[str, dict[str, str], float]]:
         samples = []
@@ -99,17 +100,19 @@ class FromMetrics:
 
     def read(self) -> dict[str, Rows]:
         now, samples = time.monotonic(), self._samples()
-        consumed = {(lb["service"], lb["topic"]): v for n, lb, v in samples if n == "shortlist_records_in_total"}
-        throughput: Rows = []
+        counters = {
+            "in": _totals(samples, "shortlist_records_in_total", ("service", "topic")),
+            "failed": _totals(samples, "shortlist_records_failed_total", ("topic", "code")),
+        }
+        rates: dict[str, Rows] = {"in": [], "failed": []}
         if self.previous is not None:
             then, before = self.previous
-            throughput = [
-                (f"{s} {t}", (v - before.get((s, t), v)) / max(now - then, 1e-9)) for (s, t), v in consumed.items()
-            ]
-        self.previous = (now, consumed)
+            for kind, totals in counters.items():
+                rates[kind] = [(k, (v - before.get(f"{kind} {k}", v)) / max(now - then, 1e-9)) for k, v in totals]
+        self.previous = (now, {f"{kind} {k}": v for kind, totals in counters.items() for k, v in totals})
         statuses = {lb["status"]: v for n, lb, v in samples if n == "shortlist_applications"}
         return {
-            "Throughput per stage": sorted(throughput),
+            "Throughput per stage": rates["in"],
             "Consumer lag per group and partition": sorted(
                 (f"{lb['service']} {lb['topic']}[{lb['partition']}]", v)
                 for n, lb, v in samples
@@ -119,18 +122,20 @@ class FromMetrics:
                 ("in flight", sum(statuses.get(s, 0) for s in ("received", "ingested", "embedded"))),
                 *((s, statuses.get(s, 0)) for s in ("failed", "scored", "notified")),
             ],
-            "Records failed per topic": _totals(samples, "shortlist_records_failed_total"),
-            "Dead-lettered per topic": _totals(samples, "shortlist_dlt_total"),
+            "Records failed per topic": rates["failed"],
+            "Dead-lettered per topic": [
+                (f"{k} (since start)", v) for k, v in _totals(samples, "shortlist_dlt_total", ("topic", "code"))
+            ],
             "End-to-end latency to scored": _quantiles(samples, "scored"),
             "End-to-end latency to delivered": _quantiles(samples, "delivered"),
         }
 
 
-def _totals(samples: list[tuple[str, dict[str, str], float]], metric: str) -> Rows:
+def _totals(samples: list[tuple[str, dict[str, str], float]], metric: str, keys: tuple[str, ...]) -> Rows:
     totals: dict[str, float] = defaultdict(float)
     for name, labels, value in samples:
         if name == metric:
-            totals[f"{labels['topic']} {labels['code']} (since start)"] += value
+            totals[" ".join(labels.get(k, "") for k in keys)] += value
     return sorted(totals.items())
 
 
@@ -162,8 +167,14 @@ def render(source: FromPrometheus | FromMetrics, figures: dict[str, Rows], units
         table = Table(title=title, title_justify="left", expand=True, show_header=False, box=None)
         table.add_column("series", ratio=3)
         table.add_column("value", justify="right", ratio=1)
-        for label, value in figures.get(title) or [("no data", math.nan)]:
-            table.add_row(label, fmt(value, units.get(title, "short")))
+        rows = figures.get(title) or [("no data", math.nan)]
+        if len(rows) > MAX_ROWS:  # many partitions: the ones that matter, and how many are idle
+            busy = [r for r in rows if r[1] != 0 and not math.isnan(r[1])]
+            idle = len(rows) - len(busy)
+            more = f"… {len(busy) - MAX_ROWS} more, {idle} at 0" if len(busy) > MAX_ROWS else f"… {idle} at 0"
+            rows = [*busy[:MAX_ROWS], (more, math.nan)]
+        for label, value in rows:
+            table.add_row(label, fmt(value, units.get(title, "short")) if not label.startswith("…") else "")
         tables.append(table)
     stamp = time.strftime("%H:%M:%S")
     return Group(f"[bold]Shortlist / Pipeline[/]  {stamp}  from {source.name}", *tables)

@@ -2,6 +2,7 @@
 
 from prometheus_client import Counter, Histogram
 
+from shortlist.runtime.metrics import END_TO_END_SECONDS
 from shortlist.score.scorers.base import Flag
 
 SCORES = Counter("shortlist_scores_total", "CVs scored", ["scorer", "recommendation"])
@@ -26,3 +27,6 @@ JOB_SCORES = Histogram(
 # Known label values start at zero, so a flag or skip that never happened shows as 0 rather than as no data.
 for _flag in Flag:
     SCORE_FLAGS.labels(_flag.value)
+
+# The stage this service observes exists from the start, so the first CVs show in quantiles and rates.
+END_TO_END_SECONDS.labels("scored")
