@@ -21,7 +21,7 @@ from shortlist.runtime.broker import free_port
 from shortlist.runtime.events import encode_headers, new_envelope
 from shortlist.runtime.topics import CV_SUBMITTED
 from shortlist.v1 import cv_pb2
-from tests.deploy.promql import DASHBOARDS, check_dashboards, query, require_prometheus
+from tests.deploy.promql import DASHBOARDS, check_dashboards, dashboard_targets, query, require_prometheus
 from tests.documents import make_docx, make_pdf
 from tests.e2e.conftest import Llm, Receiver
 from tests.e2e.test_pipeline import JOB, auth, wait_for_status
@@ -104,20 +104,23 @@ def observed(stack: Stack, receiver: Receiver, llm: Llm) -> Iterator[httpx.Clien
             yield client
 
 
-def test_every_panel_of_every_dashboard_returns_data(observed: httpx.Client) -> None:
+def test_every_panel_of_every_dashboard_returns_data(
+    observed: httpx.Client, capsys: pytest.CaptureFixture[str]
+) -> None:
     targets = {t.get("service") for t in _active_targets(observed) if t["health"] == "up"}
     assert targets == {"ingest", "embed", "score", "notify"}
     report = check_dashboards(observed)
     boards = len(list(DASHBOARDS.glob("*.json")))
-    print(
-        f"\nPrometheus proof: {report.evaluated} panel expressions of {boards} dashboards evaluated, "
-        f"{report.with_data} returned data"
-    )
+    with capsys.disabled():  # shown in make test's output, not only with -s
+        print(
+            f"\nPrometheus proof: {len({(t.board, t.panel) for t in dashboard_targets()})} panels of {boards} "
+            f"dashboards, {report.evaluated} expressions evaluated, {report.with_data} returned data"
+        )
     assert report.problems == []
     assert report.evaluated == report.with_data > 0
 
 
-def test_every_rule_loads_and_evaluates(observed: httpx.Client) -> None:
+def test_every_rule_loads_and_evaluates(observed: httpx.Client, capsys: pytest.CaptureFixture[str]) -> None:
     groups = observed.get("/api/v1/rules").json()["data"]["groups"]
     rules = [rule for group in groups for rule in group["rules"]]
     assert rules, "no rule loaded"
@@ -131,10 +134,11 @@ def test_every_rule_loads_and_evaluates(observed: httpx.Client) -> None:
         if error:
             problems.append(f"{rule['name']}: {error}")
     recorded = [r for r in rules if r["type"] == "recording"]
-    print(
-        f"\nPrometheus proof: {len(rules)} rule expressions evaluated ({len(recorded)} recording, "
-        f"{len(rules) - len(recorded)} alerting), all healthy: {not problems}"
-    )
+    with capsys.disabled():
+        print(
+            f"\nPrometheus proof: {len(rules)} rule expressions evaluated ({len(recorded)} recording, "
+            f"{len(rules) - len(recorded)} alerting), all healthy: {not problems}"
+        )
     assert problems == []
     ratio = query(observed, "shortlist:e2e_scored_within_slo:ratio_rate1h")[1]
     assert ratio and float(ratio[0]["value"][1]) == 1.0, "every CV here was scored within 60 s"
