@@ -188,6 +188,11 @@ def top(
     once: Annotated[bool, typer.Option("--once", help="Print one screen and exit.")] = False,
 ) -> None:
     """Live view of the Pipeline dashboard's key panels, from Prometheus or the services' /metrics."""
+    if not PIPELINE.is_file():
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {PIPELINE} not found: top reads the dashboard from the repository"
+        )
+        raise typer.Exit(1)
     panels = key_panels()
     units = {p["title"]: p["fieldConfig"]["defaults"].get("unit", "short") for p in panels}
     source: FromPrometheus | FromMetrics
