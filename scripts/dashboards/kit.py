@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from grafana_foundation_sdk.builders import bargauge, dashboard, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.builders import common as common_builder
 from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
@@ -72,9 +73,25 @@ def build_panel(p: Panel) -> Builder[model.Panel]:
     elif p.kind == "bargauge":
         builder = bargauge.Panel().orientation(common.VizOrientation.HORIZONTAL)
     elif p.kind == "table":
-        builder = table.Panel()
+        builder = table.Panel().show_header(True)
     else:
-        builder = timeseries.Panel().fill_opacity(10).line_width(1)
+        builder = (
+            timeseries.Panel()
+            .fill_opacity(10)
+            .line_width(1)
+            .legend(
+                common_builder.VizLegendOptions()
+                .display_mode(common.LegendDisplayMode.TABLE)
+                .placement(common.LegendPlacement.BOTTOM)
+                .show_legend(True)
+                .calcs(["lastNotNull", "max"])
+            )
+            .tooltip(
+                common_builder.VizTooltipOptions()
+                .mode(common.TooltipDisplayMode.MULTI)
+                .sort(common.SortOrder.DESCENDING)
+            )
+        )
     builder = (
         builder.title(p.title)
         .description(p.description)
