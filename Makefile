@@ -9,7 +9,7 @@ DEPS := requirements/dev.txt requirements/constraints.txt libs/pyproject.toml cl
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo up test test-fast lint format proto bench bench-ingest bench-embed bench-search bench-score \
-	eval-ranking
+	eval-ranking dashboards observe prometheus rules
 
 # Targets that read a folder take it as PATH=<folder> (e.g. make bench-ingest PATH=../shared/data/cv-dev).
 # That replaces the shell's PATH for the recipes, so they get a plain system PATH back here.
@@ -37,7 +37,7 @@ demo: install ## Start the embedded stack, screen the sample CVs in examples/ an
 up: install ## Start the embedded stack (broker + four services) until Ctrl-C
 	$(BIN)/shortlist up
 
-test: install lint ## Lint, type-check and run the whole test suite
+test: install lint prometheus ## Lint, type-check and run the whole test suite
 	$(BIN)/pytest
 
 test-fast: install ## Run the tests without lint
@@ -51,6 +51,23 @@ lint: install ## ruff and mypy
 format: install ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+prometheus: ## Install Prometheus and promtool (Debian package) when missing and apt is usable
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; \
+		else echo "prometheus is missing and apt-get is not usable here: the Prometheus tests will skip"; fi; }
+
+observe: install prometheus ## Local Prometheus scraping the services of `make up`, with the rules loaded; prints its URL
+	$(BIN)/python -m scripts.observe
+
+dashboards: install ## Regenerate deploy/grafana/dashboards/*.json and deploy/prometheus/prometheus.yml
+	$(BIN)/python -m scripts.dashboards
+	$(BIN)/python -m scripts.observe --write
+
+rules: prometheus ## Check the Prometheus rules and run their unit tests (promtool)
+	promtool check rules deploy/prometheus/rules/*.yml
+	promtool test rules deploy/prometheus/tests/*.yml
 
 proto: install ## Regenerate the Python code of proto/shortlist/v1 into libs/shortlist/v1
 	$(BIN)/python scripts/gen_proto.py

@@ -1,5 +1,6 @@
 """The whole embedded stack, as `shortlist up` runs it, on its own broker and ports, with a webhook receiver."""
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from fastapi import FastAPI, Request
 
 from shortlist.cli.stack import Stack
 from shortlist.runtime.broker import EmbeddedBroker, free_port
+from tests.score.fake_llm import FakeLlm, create_app
 
 
 @dataclass
@@ -40,6 +42,34 @@ def receiver() -> Iterator[Receiver]:
     thread.join(timeout=5)
 
 
+@contextlib.contextmanager
+def _serve(app: FastAPI, port: int) -> Iterator[None]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.02)
+    yield
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@dataclass
+class Llm:
+    """The stack's LLM endpoint: a local OpenAI-compatible server (the only faked outside service)."""
+
+    url: str
+    fake: FakeLlm
+
+
+@pytest.fixture(scope="package")
+def llm() -> Iterator[Llm]:
+    fake = FakeLlm(retry_after="0.2")
+    port = free_port()
+    with _serve(create_app(fake), port):
+        yield Llm(f"http://127.0.0.1:{port}/v1", fake)
+
+
 @pytest.fixture(scope="package")
 def stack_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
     with EmbeddedBroker(log_file=tmp_path_factory.mktemp("e2e-broker") / "tansu.log") as running:
@@ -47,13 +77,18 @@ def stack_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedB
 
 
 @pytest.fixture(scope="package")
-def stack(stack_broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(stack_broker: EmbeddedBroker, llm: Llm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state_dir: Path = tmp_path_factory.mktemp("e2e-state")
     ports = {name: free_port() for name in ("ingest", "embed", "score", "notify")}
     env = {
         "SHORTLIST_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         "SHORTLIST_RETRY_INITIAL_SECONDS": "0.1",
         "SHORTLIST_RETRY_MAX_SECONDS": "1",
+        # The LLM scorer, as in production, against the local OpenAI-compatible server.
+        "SHORTLIST_SCORER": "llm",
+        "SHORTLIST_LLM_BASE_URL": llm.url,
+        "SHORTLIST_LLM_BACKOFF_INITIAL_SECONDS": "0.05",
+        "SHORTLIST_GAUGE_REFRESH_SECONDS": "1",
     }
     with Stack(state_dir=state_dir, bootstrap=stack_broker.bootstrap, ports=ports, env=env) as running:
         yield running

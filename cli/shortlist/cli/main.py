@@ -18,6 +18,7 @@ from shortlist.cli.demo import run_demo, submit_files
 from shortlist.cli.jobfile import JobFileError, parse_job
 from shortlist.cli.render import application_view, ranking_table
 from shortlist.cli.stack import SERVICES, Stack, StackError, ports_from_env
+from shortlist.cli.top import top
 
 DEFAULT_INGEST_URL = "http://127.0.0.1:8001"
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
@@ -32,6 +33,7 @@ jobs_app = typer.Typer(help="Job descriptions.", no_args_is_help=True)
 dlt_app = typer.Typer(help="Dead-letter topics: list and replay.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(dlt_app, name="dlt")
+app.command()(top)
 
 err = Console(stderr=True)
 out = Console()

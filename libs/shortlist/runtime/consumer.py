@@ -61,6 +61,9 @@ class ConsumerLoop:
         self._done: dict[TopicPartition, int] = {}
         self._stopping = asyncio.Event()
         self._workers: dict[TopicPartition, tuple[asyncio.Task[None], asyncio.Event]] = {}
+        for topic in handlers:  # series from the start, so the first records show in rates
+            metrics.RECORDS_IN.labels(service, topic)
+            metrics.PROCESSING_SECONDS.labels(service, topic)
 
     @property
     def topics(self) -> list[str]:

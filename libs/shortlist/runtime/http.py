@@ -1,5 +1,6 @@
 """FastAPI app factory: health, readiness, metrics, OpenAPI docs, JSON errors and a server span per request."""
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -9,6 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from opentelemetry import propagate, trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
+
+from shortlist.runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 tracer = trace.get_tracer("shortlist.runtime.http")
 
@@ -30,6 +33,7 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
@@ -74,6 +78,17 @@ def create_app(service: str, readiness: Readiness, routers: Sequence[APIRouter] 
     async def server_span(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if request.url.path in ("/healthz", "/readyz", "/metrics"):
             return await call_next(request)
+        started = time.perf_counter()
+        response = await _traced(request, call_next)
+        # The route template, never the raw path: ids in paths would make one series per application.
+        route = request.scope.get("route")
+        template = route.path if route is not None else "unmatched"
+        method = request.method if request.method in _METHODS else "other"
+        HTTP_REQUESTS.labels(service, method, template, str(response.status_code)).inc()
+        HTTP_SECONDS.labels(service, method, template).observe(time.perf_counter() - started)
+        return response
+
+    async def _traced(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         context = propagate.extract(dict(request.headers))
         with tracer.start_as_current_span(
             f"{request.method} {request.url.path}", context=context, kind=trace.SpanKind.SERVER

@@ -24,3 +24,21 @@ END_TO_END_SECONDS = Histogram(
     ["stage"],
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
+HTTP_REQUESTS = Counter(
+    "shortlist_http_requests_total",
+    "HTTP requests answered, by route template and status code",
+    ["service", "method", "route", "code"],
+)
+HTTP_SECONDS = Histogram(
+    "shortlist_http_request_duration_seconds",
+    "Time to answer one HTTP request, by route template",
+    ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+EVENT_LOOP_LAG = Histogram(
+    "shortlist_event_loop_lag_seconds",
+    "How late the event loop ran a timer: time it was busy with other work",
+    ["service"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+BUILD_INFO = Gauge("shortlist_build_info", "Always 1: the running version", ["service", "version", "python_version"])

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from shortlist.runtime.consumer import ConsumerLoop, Handler
+from shortlist.runtime.health import watching
 from shortlist.runtime.logs import setup_logging
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.settings import ServiceSettings
@@ -40,6 +41,7 @@ class Service:
         self._started = False
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
+        self._periodic: list[tuple[float, Hook]] = []
 
     def consume(self, group_id: str, handlers: dict[str, Handler]) -> ConsumerLoop:
         loop = ConsumerLoop(self.settings, self.name, group_id, handlers, self.producer)
@@ -51,6 +53,10 @@ class Service:
 
     def on_stop(self, hook: Hook) -> None:
         self._on_stop.append(hook)
+
+    def every(self, seconds: float, hook: Hook) -> None:
+        """Run ``hook`` every ``seconds`` while the service runs (e.g. to refresh a gauge from a store)."""
+        self._periodic.append((seconds, hook))
 
     async def readiness(self) -> str | None:
         if not self._started:
@@ -71,7 +77,8 @@ class Service:
                 await consumer.start()
                 tasks.append(asyncio.create_task(consumer.run(), name=f"consume {','.join(consumer.topics)}"))
             self._started = True
-            yield tasks
+            async with watching(self.name, self._periodic):
+                yield tasks
         finally:
             for consumer in self.consumers:
                 consumer.request_stop()

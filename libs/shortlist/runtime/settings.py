@@ -34,6 +34,9 @@ class ServiceSettings(KafkaSettings):
     log_level: str = "INFO"
     trace_file: Path | None = None
     api_keys: str = ""
+    #: ``SHORTLIST_GAUGE_REFRESH_SECONDS``: how often gauges read from a store (applications by status,
+    #: vectors stored) are refreshed.
+    gauge_refresh_seconds: float = 5.0
 
     def state_path(self, *parts: str) -> Path:
         path = self.state_dir.joinpath(*parts)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shortlist.embed.embedder import Embedder
+from shortlist.embed.metrics import SEARCH_SECONDS
 from shortlist.embed.search import CandidateHit, search_candidates, similar_applications
 from shortlist.embed.store import VectorStore
 from shortlist.runtime.http import ApiError
@@ -35,9 +36,10 @@ class SearchRequest(BaseModel):
 async def search(body: SearchRequest, request: Request) -> dict[str, Any]:
     """Applications whose CV chunks are closest to the query, best first, each with its best chunk."""
     embedder: Embedder = request.app.state.embedder
-    vectors = await embedder.aembed([body.query])
-    section = body.section.lower() if body.section else None
-    hits = await search_candidates(_store(request), vectors[0], body.limit, job_id=body.job_id, section=section)
+    with SEARCH_SECONDS.labels("text").time():
+        vectors = await embedder.aembed([body.query])
+        section = body.section.lower() if body.section else None
+        hits = await search_candidates(_store(request), vectors[0], body.limit, job_id=body.job_id, section=section)
     return {
         "query": body.query,
         "job_id": body.job_id,
@@ -51,7 +53,8 @@ async def similar(
     application_id: str, request: Request, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10
 ) -> dict[str, Any]:
     """Applications of other candidates whose CVs are closest to this one (by the mean of its chunk vectors)."""
-    hits = await similar_applications(_store(request), application_id, limit)
+    with SEARCH_SECONDS.labels("similar").time():
+        hits = await similar_applications(_store(request), application_id, limit)
     if hits is None:
         raise ApiError(404, "application_not_found", "no chunks are stored for this application")
     return {"application_id": application_id, "items": [_item(h) for h in hits]}

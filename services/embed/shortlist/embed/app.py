@@ -9,6 +9,7 @@ from shortlist.embed.config import Settings
 from shortlist.embed.embedder import Embedder, create_embedder
 from shortlist.embed.erasure import ERASURE_GROUP, ErasureHandler
 from shortlist.embed.handlers import EmbedHandlers
+from shortlist.embed.metrics import VECTORS
 from shortlist.embed.stores import open_store
 from shortlist.runtime.auth import KeyRing
 from shortlist.runtime.http import create_app
@@ -47,6 +48,11 @@ def build(settings: Settings | None = None, embedder: Embedder | None = None) ->
 
     service.on_start(start)
     service.on_stop(stop)
+
+    async def count_vectors() -> None:
+        VECTORS.set(await store.count_chunks())
+
+    service.every(settings.gauge_refresh_seconds, count_vectors)
 
     async def readiness() -> str | None:
         if not loading or not loading[0].done():

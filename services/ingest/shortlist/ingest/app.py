@@ -5,8 +5,9 @@ from fastapi import FastAPI
 from shortlist.ingest.api import router
 from shortlist.ingest.config import Settings
 from shortlist.ingest.handlers import IngestHandlers
+from shortlist.ingest.metrics import APPLICATIONS
 from shortlist.ingest.pipeline import Ingestor
-from shortlist.ingest.store import Store
+from shortlist.ingest.store import STATUSES, Store
 from shortlist.runtime.http import create_app
 from shortlist.runtime.service import Service
 
@@ -19,6 +20,13 @@ def build(settings: Settings | None = None) -> tuple[Service, FastAPI]:
     service.consume(settings.consumer_group, IngestHandlers(store, ingestor).routes())
     service.on_start(store.create)
     service.on_stop(store.close)
+
+    async def count_applications() -> None:
+        counts = await store.count_by_status()
+        for status in (*STATUSES, "failed"):
+            APPLICATIONS.labels(status).set(counts.get(status, 0))
+
+    service.every(settings.gauge_refresh_seconds, count_applications)
 
     async def readiness() -> str | None:
         reason = await service.readiness()

@@ -1,6 +1,6 @@
 """Ingest's own Prometheus metrics (prefix ``shortlist_``)."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 DOCUMENTS = Counter(
     "shortlist_ingest_documents_total", "Documents extracted, by detected type and outcome", ["type", "outcome"]
@@ -16,3 +16,6 @@ OVERRIDES = Counter(
     ["recommendation"],
 )
 ERASURES = Counter("shortlist_ingest_erasures_total", "Candidate erasures applied to ingest's database", ["source"])
+APPLICATIONS = Gauge(
+    "shortlist_applications", "Applications in the status read model, by status (refreshed periodically)", ["status"]
+)

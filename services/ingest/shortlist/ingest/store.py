@@ -183,6 +183,12 @@ class Store:
     async def close(self) -> None:
         await self.engine.dispose()
 
+    async def count_by_status(self) -> dict[str, int]:
+        """Applications per status (the read model's own status column)."""
+        async with self.sessions() as session:
+            rows = await session.execute(select(Application.status, func.count()).group_by(Application.status))
+            return {str(status): int(count) for status, count in rows.all()}
+
     async def ping(self) -> None:
         async with self.sessions() as session:
             await session.execute(select(1))

@@ -9,7 +9,7 @@ import httpx
 from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import Counter
 
-from shortlist.notify import targets
+from shortlist.notify import metrics, targets
 from shortlist.notify.config import Settings
 from shortlist.notify.delivery import DELIVERED, Policy, Result, deliver
 from shortlist.notify.payload import scored_body
@@ -74,6 +74,8 @@ class Notifier:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+        if any(results):
+            metrics.DELIVERY_DELAY.observe(max(0.0, (datetime.now(UTC) - record.envelope.time).total_seconds()))
         if any(results) and scored.HasField("submitted_at"):
             submitted = scored.submitted_at.ToDatetime(tzinfo=UTC)
             END_TO_END_SECONDS.labels("delivered").observe((datetime.now(UTC) - submitted).total_seconds())
@@ -108,6 +110,7 @@ class Notifier:
         fresh = stored is row
         if fresh:
             DELIVERIES.labels(result.outcome).inc()
+            metrics.SUBSCRIPTION_DELIVERIES.labels(subscription.id, result.outcome).inc()
             log.info(
                 "delivery %s to subscription %s: %s after %d tries (%s)",
                 row.delivery_id,

@@ -44,6 +44,9 @@ class Settings(ServiceSettings):
     llm_max_output_tokens: int = Field(default=400, gt=0)
     llm_cache_size: int = Field(default=10_000, ge=0)
     llm_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    #: Price of 1000 tokens, for the cost estimate on the dashboards (default: gpt-4o-mini's list price in USD).
+    llm_price_per_1k_input_tokens: float = Field(default=0.00015, ge=0)
+    llm_price_per_1k_output_tokens: float = Field(default=0.0006, ge=0)
 
     @field_validator("scorer")
     @classmethod

@@ -53,6 +53,7 @@ class ScoreHandler:
         await self.producer.publish(event, key=embedded.application_id, event_id=event_id)
         metrics.SCORES.labels(result.scorer, str(result.recommendation)).inc()
         metrics.SCORE_VALUES.labels(result.scorer).observe(result.score)
+        metrics.JOB_SCORES.labels(embedded.job_id).observe(result.score)
         for flag in result.flags:
             metrics.SCORE_FLAGS.labels(str(flag)).inc()
         if embedded.HasField("submitted_at"):

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from shortlist.score.config import Settings
 from shortlist.score.llm.cache import LocalCache, RedisCache, ResponseCache
 from shortlist.score.llm.client import LlmClient
+from shortlist.score.llm.metrics import initialise
 from shortlist.score.llm.prompts import PROMPT_VERSION
 from shortlist.score.llm.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from shortlist.score.llm.retries import RetryPolicy
@@ -72,6 +73,7 @@ def create_llm_scorer(settings: Settings, defaults: Thresholds) -> LlmScorer:
             max_seconds=settings.llm_backoff_max_seconds,
         ),
     )
+    initialise(settings.llm_model, settings.llm_price_per_1k_input_tokens, settings.llm_price_per_1k_output_tokens)
     scorer = LlmScorer(llm, defaults, settings.llm_budget_seconds, settings.llm_record_attempts)
     scorer.closers.extend(client.close for client in clients)
     if redis is not None:

@@ -1,6 +1,6 @@
 """Metrics of the LLM calls (shared prefix ``shortlist_``)."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 LLM_CALLS = Counter("shortlist_llm_calls_total", "LLM calls made, by outcome", ["model", "outcome"])
 LLM_RETRIES = Counter("shortlist_llm_retries_total", "LLM calls retried, by reason", ["model", "reason"])
@@ -19,3 +19,22 @@ LLM_RATE_LIMIT_WAIT = Histogram(
 )
 LLM_QUOTES_DROPPED = Counter("shortlist_llm_quotes_dropped_total", "Quotes not found in the CV text", ["model"])
 LLM_GIVE_UPS = Counter("shortlist_llm_budget_exhausted_total", "CVs whose LLM time budget ran out", ["reason"])
+LLM_PRICE = Gauge(
+    "shortlist_llm_price_per_1k_tokens",
+    "Configured price of 1000 tokens (SHORTLIST_LLM_PRICE_PER_1K_*), for cost estimates",
+    ["model", "direction"],
+)
+RETRY_REASONS = ("rate_limited", "server_error", "timeout", "connection_error", "invalid_json", "schema_mismatch")
+
+
+def initialise(model: str, input_price: float, output_price: float) -> None:
+    """Zero series for the model's known label values, and its prices."""
+    LLM_PRICE.labels(model, "input").set(input_price)
+    LLM_PRICE.labels(model, "output").set(output_price)
+    for direction in ("input", "output"):
+        LLM_TOKENS.labels(model, direction)
+    for reason in RETRY_REASONS:
+        LLM_RETRIES.labels(model, reason)
+        LLM_GIVE_UPS.labels(reason)
+    for result in ("hit", "miss"):
+        LLM_CACHE.labels(result)

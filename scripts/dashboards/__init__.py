@@ -1,0 +1,1 @@
+"""Grafana dashboards as code: ``python -m scripts.dashboards`` writes deploy/grafana/dashboards/*.json."""
