@@ -9,7 +9,7 @@ DEPS := requirements/dev.txt requirements/constraints.txt libs/pyproject.toml cl
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo up test test-fast lint format proto bench bench-ingest bench-embed bench-search bench-score \
-	eval-ranking capacity deploy-lint deploy-observability
+	eval-ranking capacity deploy-lint deploy-observability image-sizes
 
 # Targets that read a folder take it as PATH=<folder> (e.g. make bench-ingest PATH=../shared/data/cv-dev).
 # That replaces the shell's PATH for the recipes, so they get a plain system PATH back here.
@@ -68,6 +68,9 @@ deploy-observability: install ## Rebuild the PrometheusRule and dashboard Config
 
 capacity: install ## The capacity plan (replicas, CPU, memory per daily volume) from the figures in docs/benchmarks.md
 	$(BIN)/python -m scripts.capacity
+
+image-sizes: install ## Each image's installed size: the Dockerfile's install step in a clean venv per service (minutes)
+	$(BIN)/python -m scripts.image_sizes
 
 format: install ## Format the code with ruff
 	$(BIN)/ruff format .
