@@ -9,7 +9,7 @@ DEPS := requirements/dev.txt requirements/constraints.txt libs/pyproject.toml cl
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo up test test-fast lint format proto bench bench-ingest bench-embed bench-search bench-score \
-	eval-ranking dashboards observe prometheus rules
+	eval-ranking dashboards observe prometheus rules capacity deploy-lint deploy-observability image-sizes
 
 # Targets that read a folder take it as PATH=<folder> (e.g. make bench-ingest PATH=../shared/data/cv-dev).
 # That replaces the shell's PATH for the recipes, so they get a plain system PATH back here.
@@ -37,7 +37,7 @@ demo: install ## Start the embedded stack, screen the sample CVs in examples/ an
 up: install ## Start the embedded stack (broker + four services) until Ctrl-C
 	$(BIN)/shortlist up
 
-test: install lint prometheus ## Lint, type-check and run the whole test suite
+test: install lint prometheus deploy-lint ## Lint, type-check, check the deployment files and run the whole test suite
 	$(BIN)/pytest
 
 test-fast: install ## Run the tests without lint
@@ -47,6 +47,30 @@ lint: install ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/shortlist/runtime services cli scripts
+
+# hadolint and checkov live in their own venv: checkov's dependencies clash with the project's pins.
+DEPLOY_VENV := .venv-deploy
+DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
+
+$(DEPLOY_STAMP): requirements/deploy.txt
+	test -x $(DEPLOY_VENV)/bin/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet -r requirements/deploy.txt
+	touch $@
+
+deploy-lint: install $(DEPLOY_STAMP) ## hadolint on the Dockerfile, checkov on both rendered overlays (tests/deploy validates them)
+	$(DEPLOY_VENV)/bin/hadolint deploy/docker/Dockerfile
+	rm -rf build/deploy && mkdir -p build/deploy
+	for overlay in dev prod; do $(BIN)/kubectl kustomize deploy/k8s/overlays/$$overlay > build/deploy/$$overlay.yaml; done
+	$(DEPLOY_VENV)/bin/checkov --directory build/deploy --framework kubernetes --quiet --compact --skip-download
+
+deploy-observability: install ## Rebuild the PrometheusRule and dashboard ConfigMaps from deploy/prometheus and deploy/grafana
+	$(BIN)/python -m scripts.deploy_observability
+
+capacity: install ## The capacity plan (replicas, CPU, memory per daily volume) from the figures in docs/benchmarks.md
+	$(BIN)/python -m scripts.capacity
+
+image-sizes: install ## Each image's installed size: the Dockerfile's install step in a clean venv per service (minutes)
+	$(BIN)/python -m scripts.image_sizes
 
 format: install ## Format the code with ruff
 	$(BIN)/ruff format .
