@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 
 from shortlist.cli.stack import Stack
 from shortlist.runtime.broker import EmbeddedBroker, free_port
+from tests.e2e.keys import api_keys_spec
 
 
 @dataclass
@@ -54,6 +55,7 @@ def stack(stack_broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
         "SHORTLIST_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         "SHORTLIST_RETRY_INITIAL_SECONDS": "0.1",
         "SHORTLIST_RETRY_MAX_SECONDS": "1",
+        "SHORTLIST_API_KEYS": api_keys_spec(),
     }
     with Stack(state_dir=state_dir, bootstrap=stack_broker.bootstrap, ports=ports, env=env) as running:
         yield running

@@ -20,7 +20,7 @@ from shortlist.ingest.overrides import history
 from shortlist.ingest.pipeline import Ingestor, Submission, derived_id
 from shortlist.ingest.store import STATUSES, Application, Job, Store, utcnow
 from shortlist.runtime.auth import KeyRing
-from shortlist.runtime.http import ApiError
+from shortlist.runtime.http import ApiError, error_responses
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,10 @@ def application_router(settings: Settings, store: Store, ingestor: Ingestor, key
         "/applications",
         status_code=202,
         dependencies=write,
-        responses={200: {"description": "The same CV was already submitted for this job: the earlier application"}},
+        responses={
+            200: {"description": "The same CV was already submitted for this job: the earlier application"},
+            **error_responses(413, 415),
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -179,7 +182,7 @@ def application_router(settings: Settings, store: Store, ingestor: Ingestor, key
         response.status_code = status
         return answer
 
-    @api.post("/applications/batch", dependencies=write)
+    @api.post("/applications/batch", dependencies=write, responses=error_responses(413))
     async def submit_batch(request: Request) -> JSONResponse:
         """Up to 100 files (multipart ``files``, repeated) for one ``job_id``; one result per file, in order."""
         received = await form(request, MAX_BATCH_FILES)

@@ -1,0 +1,83 @@
+"""Property-based fuzzing of every HTTP route of every service, from its own OpenAPI (schemathesis), on the real stack.
+
+Valid and invalid requests (positive and negative generation) with a fixed seed: no answer may be a 5xx, and
+every answer must match the schema its OpenAPI declares for that status and content type. The number of
+examples per route and mode is ``SHORTLIST_SCHEMA_EXAMPLES`` (a few in the test suite; ``make fuzz`` asks
+for more).
+"""
+
+import collections
+import contextlib
+import os
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase
+from schemathesis import Case, GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from shortlist.cli.stack import SERVICES, Stack
+from tests.e2e.keys import FULL_KEY
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+EXAMPLES = int(os.environ.get("SHORTLIST_SCHEMA_EXAMPLES", "4"))
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def fuzz_operation(operation: Any, mode: GenerationMode, base_url: str) -> tuple[collections.Counter[int], list[str]]:
+    statuses: collections.Counter[int] = collections.Counter()
+    failures: list[str] = []
+
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Case) -> None:
+        headers = {"Authorization": f"Bearer {FULL_KEY}"}
+        response = case.call(base_url=base_url, headers=headers, timeout=60)
+        statuses[response.status_code] += 1
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except (AssertionError, FailureGroup) as failure:  # each with the curl command that reproduces it
+            failures.append(f"{response.status_code}: {str(failure)[:1500]}")
+
+    # A route without parameters or body has nothing to make invalid: no negative cases.
+    with contextlib.suppress(hypothesis.errors.Unsatisfiable):
+        run()
+    return statuses, failures
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_route_answers_within_its_schema_and_never_5xx(stack: Stack, service: str) -> None:
+    base_url = stack.url(service)
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=30)
+    summary: list[str] = []
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            statuses, found = fuzz_operation(operation, mode, base_url)
+            if not statuses:
+                continue
+            calls = sum(statuses.values())
+            codes = " ".join(f"{code}x{n}" for code, n in sorted(statuses.items()))
+            summary.append(f"{service:<7} {operation.label:<45} {mode.value:<8} {calls:>4} calls  {codes}")
+            failures += [f"{operation.label} ({mode.value}) {f}" for f in found]
+            assert not any(code >= 500 for code in statuses), f"{operation.label}: {codes}"
+    print("\n" + "\n".join(summary))
+    assert summary, f"{service} has no operation in its OpenAPI"
+    assert not failures, "\n\n".join(failures[:10])
