@@ -30,6 +30,7 @@ from tests.e2e.keys import FULL_KEY
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 EXAMPLES = int(os.environ.get("SHORTLIST_SCHEMA_EXAMPLES", "4"))
+REPORT = os.environ.get("SHORTLIST_SCHEMA_REPORT")  # a file the summary lines are appended to
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -79,5 +80,8 @@ def test_every_route_answers_within_its_schema_and_never_5xx(stack: Stack, servi
             failures += [f"{operation.label} ({mode.value}) {f}" for f in found]
             assert not any(code >= 500 for code in statuses), f"{operation.label}: {codes}"
     print("\n" + "\n".join(summary))
+    if REPORT:
+        with open(REPORT, "a", encoding="utf-8") as report:
+            report.write("\n".join(summary) + "\n")
     assert summary, f"{service} has no operation in its OpenAPI"
     assert not failures, "\n\n".join(failures[:10])

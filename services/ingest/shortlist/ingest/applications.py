@@ -154,9 +154,7 @@ def application_router(settings: Settings, store: Store, ingestor: Ingestor, key
         """One CV: multipart ``file`` + ``job_id`` (+ optional fields), or JSON ``{"job_id", "text", ...}``."""
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media == "application/json":
-            raw = await request.body()
-            if len(raw) > 2 * settings.max_upload_bytes:
-                raise ApiError(413, "too_large", f"the text is larger than {settings.max_upload_bytes} bytes")
+            raw = await bounded_body(request, 2 * settings.max_upload_bytes)
             try:
                 body = ApplicationIn.model_validate_json(raw)
             except ValidationError as exc:
@@ -217,6 +215,20 @@ def application_router(settings: Settings, store: Store, ingestor: Ingestor, key
         return application_view(row) | await history(store, application_id)
 
     return api
+
+
+async def bounded_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds ``limit`` bytes (never read whole first)."""
+    declared = request.headers.get("content-length", "")
+    received = bytearray()
+    if not (declared.isdigit() and int(declared) > limit):
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > limit:
+                break
+        else:
+            return bytes(received)
+    raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
 
 
 def iso(value: datetime | None) -> str | None:
