@@ -35,10 +35,12 @@ CV = [
 
 
 async def test_name_email_and_phone_never_reach_logs_spans_or_metrics(stack: Stack, receiver: Receiver) -> None:
-    async with httpx.AsyncClient(base_url=stack.url("notify"), headers=auth(stack), timeout=30) as notify:
-        assert (await notify.post("/v1/subscriptions", json={"url": receiver.url})).status_code == 201
     async with httpx.AsyncClient(base_url=stack.url("ingest"), headers=auth(stack), timeout=60) as ingest:
         job = (await ingest.post("/v1/jobs", json=JOB)).json()
+        async with httpx.AsyncClient(base_url=stack.url("notify"), headers=auth(stack), timeout=30) as notify:
+            # Only this job's scores: other tests verify deliveries to the same receiver with their own secret.
+            subscription = {"url": receiver.url, "job_id": job["id"]}
+            assert (await notify.post("/v1/subscriptions", json=subscription)).status_code == 201
         fields = {"job_id": job["id"], "candidate_name": NAME, "candidate_email": EMAIL}
         pdf = make_pdf(CV)
         submitted = await ingest.post(
