@@ -19,7 +19,7 @@ from pathlib import Path
 TARGET_NAMES = ("pdf", "docx", "rtf", "html", "event")
 
 
-def child(target: str, seconds: int, timeout: int, out: Path) -> None:
+def child(target: str, seconds: int, timeout: int, out: Path, corpus: Path) -> None:
     # Coverage of the project's code, the standard library's parsers it relies on and python-docx; the rest
     # (asyncio, aiokafka, protobuf's C core, MuPDF) is imported uninstrumented first, which keeps start-up short.
     import aiokafka  # noqa: F401
@@ -28,7 +28,6 @@ def child(target: str, seconds: int, timeout: int, out: Path) -> None:
 
     with atheris.instrument_imports(include=["shortlist", "tests.fuzz", "docx", "html", "zipfile", "unicodedata"]):
         from tests.fuzz import targets
-    corpus = Path(tempfile.mkdtemp(prefix=f"fuzz-{target}-"))
     for index, seed in enumerate(targets.seeds(target) + [p.read_bytes() for p in targets.regressions(target)]):
         (corpus / f"seed-{index}").write_bytes(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -53,9 +52,10 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=20, help="seconds after which one input counts as a hang")
     parser.add_argument("--out", type=Path, default=Path(".fuzz"), help="folder for crash artifacts")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
-        child(options.child, options.seconds, options.timeout, options.out.resolve() / options.child)
+        child(options.child, options.seconds, options.timeout, options.out.resolve() / options.child, options.corpus)
         return 0
     unknown = set(options.targets) - set(TARGET_NAMES)
     if unknown:
@@ -65,12 +65,13 @@ def main() -> int:
     for target in options.targets or TARGET_NAMES:
         started = time.monotonic()
         command = [sys.executable, "-m", "tests.fuzz.run", "--child", target, "--seconds", str(options.seconds)]
-        run = subprocess.run(
-            [*command, "--timeout", str(options.timeout), "--out", str(options.out)],
-            capture_output=True,
-            text=True,
-            errors="replace",
-        )
+        with tempfile.TemporaryDirectory(prefix=f"fuzz-{target}-") as corpus:
+            run = subprocess.run(
+                [*command, "--timeout", str(options.timeout), "--out", str(options.out), "--corpus", corpus],
+                capture_output=True,
+                text=True,
+                errors="replace",
+            )
         elapsed = time.monotonic() - started
         log = run.stdout + run.stderr
         (options.out / target).mkdir(parents=True, exist_ok=True)
