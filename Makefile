@@ -9,7 +9,7 @@ DEPS := requirements/dev.txt requirements/constraints.txt libs/pyproject.toml cl
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo up test test-fast lint format proto bench bench-ingest bench-embed bench-search bench-score \
-	eval-ranking dashboards observe prometheus rules capacity deploy-lint deploy-observability image-sizes
+	eval-ranking dashboards observe prometheus rules capacity deploy-lint deploy-observability image-sizes fuzz
 
 # Targets that read a folder take it as PATH=<folder> (e.g. make bench-ingest PATH=../shared/data/cv-dev).
 # That replaces the shell's PATH for the recipes, so they get a plain system PATH back here.
@@ -95,6 +95,15 @@ rules: prometheus ## Check the Prometheus rules and run their unit tests (promto
 
 proto: install ## Regenerate the Python code of proto/shortlist/v1 into libs/shortlist/v1
 	$(BIN)/python scripts/gen_proto.py
+
+FUZZ_SECONDS ?= 60
+FUZZ_EXAMPLES ?= 50
+fuzz: install ## atheris on the extractors and the record decoder (FUZZ_SECONDS each), schemathesis (FUZZ_EXAMPLES per route)
+	$(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS) --out .fuzz
+	rm -f .fuzz/schemathesis.txt
+	SHORTLIST_SCHEMA_EXAMPLES=$(FUZZ_EXAMPLES) SHORTLIST_SCHEMA_REPORT=$(CURDIR)/.fuzz/schemathesis.txt \
+		$(BIN)/pytest tests/e2e/test_schema_fuzz.py -q -p no:cacheprovider
+	cat .fuzz/schemathesis.txt
 
 bench: bench-embed bench-search bench-score ## Run the benchmarks that need no data folder (figures go to docs/benchmarks.md)
 

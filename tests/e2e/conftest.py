@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 
 from shortlist.cli.stack import Stack
 from shortlist.runtime.broker import EmbeddedBroker, free_port
+from tests.e2e.keys import api_keys_spec
 from tests.score.fake_llm import FakeLlm, create_app
 
 
@@ -89,6 +90,7 @@ def stack(stack_broker: EmbeddedBroker, llm: Llm, tmp_path_factory: pytest.TempP
         "SHORTLIST_LLM_BASE_URL": llm.url,
         "SHORTLIST_LLM_BACKOFF_INITIAL_SECONDS": "0.05",
         "SHORTLIST_GAUGE_REFRESH_SECONDS": "1",
+        "SHORTLIST_API_KEYS": api_keys_spec(),
     }
     with Stack(state_dir=state_dir, bootstrap=stack_broker.bootstrap, ports=ports, env=env) as running:
         yield running

@@ -192,3 +192,26 @@ def test_docx_part_that_understates_its_size_is_never_inflated() -> None:
         tracemalloc.stop()
     assert "Python" in result.text
     assert peak < 20 * 1024 * 1024
+
+
+def nested_html(depth: int) -> bytes:
+    body = "<div>" * depth + "<p>Grace Hopper, compiler engineer</p>" + "</div>" * depth
+    return f"<!DOCTYPE html><html><body>{body}</body></html>".encode()
+
+
+def test_html_nested_too_deeply_is_refused_and_deep_enough_is_read() -> None:
+    with pytest.raises(ExtractionError) as refused:
+        extract(nested_html(10_000), "cv.html")
+    assert refused.value.code == "too_deeply_nested"
+    assert "Grace Hopper" in extract(nested_html(900), "cv.html").text
+
+
+def test_malformed_html_the_parser_gives_up_on_is_unreadable() -> None:
+    with pytest.raises(ExtractionError) as refused:
+        extract(b"<!DOCTYPE html><html><body><p>Grace</p><![mple.com</p></body></html>", "cv.html")
+    assert refused.value.code == "unreadable_document"
+
+
+def test_rtf_with_an_unknown_code_page_is_read_as_windows_1252() -> None:
+    document = make_rtf(["Grace Hopper", "Caf\\'e9 owner"]).replace(b"\\ansicpg1252", b"\\ansicpg125")
+    assert "Grace Hopper" in extract(document, "cv.rtf").text

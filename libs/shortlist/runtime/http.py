@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from opentelemetry import propagate, trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from shortlist.runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
@@ -34,6 +35,40 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "The request cannot be read",
+    401: "No API key, or one that is not known",
+    403: "The API key lacks the route's scope",
+    404: "Not found",
+    409: "Conflicts with the current state",
+    413: "Too large",
+    415: "Unsupported media type",
+    422: "The request is not valid",
+    500: "The server failed; the request can be retried",
+    503: "A dependency is unavailable; try again",
+}
+#: What any route may answer besides its success; routes declare the others they answer (409, 413, 415).
+COMMON_ERRORS = (400, 401, 403, 404, 422, 500, 503)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error answers, so clients and schema checks know their body."""
+    return {status: {"model": ErrorBody, "description": _ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
@@ -47,7 +82,7 @@ def create_app(service: str, readiness: Readiness, routers: Sequence[APIRouter] 
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], responses=error_responses(503))
     async def readyz() -> Response:
         reason = await readiness()
         if reason is not None:
@@ -107,5 +142,5 @@ def create_app(service: str, readiness: Readiness, routers: Sequence[APIRouter] 
             return response
 
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=error_responses(*COMMON_ERRORS))
     return app

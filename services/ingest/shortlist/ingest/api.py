@@ -22,6 +22,8 @@ from shortlist.v1 import common_pb2, jobs_pb2
 
 log = logging.getLogger(__name__)
 
+#: The largest offset or version asked for: beyond it, a database's integer column would overflow (a 500).
+MAX_INT = 2**31 - 1
 _KINDS = {"must": common_pb2.REQUIREMENT_KIND_MUST, "nice": common_pb2.REQUIREMENT_KIND_NICE}
 
 
@@ -140,13 +142,13 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
 
     @api.get("/jobs", tags=["jobs"], dependencies=read_jobs)
     async def list_jobs(
-        limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0
+        limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0
     ) -> dict[str, Any]:
         total, jobs = await store.list_jobs(limit, offset)
         return {"total": total, "limit": limit, "offset": offset, "items": [job_view(job) for job in jobs]}
 
     @api.get("/jobs/{job_id}", tags=["jobs"], dependencies=read_jobs)
-    async def get_job(job_id: str, version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+    async def get_job(job_id: str, version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None) -> dict[str, Any]:
         """The latest version, or the one asked for with ``?version=``."""
         job = await existing_job(job_id)
         if version is None or version == job.version:
@@ -165,7 +167,7 @@ def router(settings: Settings, store: Store, ingestor: Ingestor, producer: Event
         ] = None,
         min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     ) -> dict[str, Any]:
         """Scored applications, best first by the computed score; each carries its reviewer's override, if any."""
         await existing_job(job_id)

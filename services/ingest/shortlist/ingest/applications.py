@@ -20,7 +20,7 @@ from shortlist.ingest.overrides import history
 from shortlist.ingest.pipeline import Ingestor, Submission, derived_id
 from shortlist.ingest.store import STATUSES, Application, Job, Store, utcnow
 from shortlist.runtime.auth import KeyRing
-from shortlist.runtime.http import ApiError
+from shortlist.runtime.http import ApiError, error_responses
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,10 @@ def application_router(settings: Settings, store: Store, ingestor: Ingestor, key
         "/applications",
         status_code=202,
         dependencies=write,
-        responses={200: {"description": "The same CV was already submitted for this job: the earlier application"}},
+        responses={
+            200: {"description": "The same CV was already submitted for this job: the earlier application"},
+            **error_responses(413, 415),
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -151,9 +154,7 @@ def application_router(settings: Settings, store: Store, ingestor: Ingestor, key
         """One CV: multipart ``file`` + ``job_id`` (+ optional fields), or JSON ``{"job_id", "text", ...}``."""
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media == "application/json":
-            raw = await request.body()
-            if len(raw) > 2 * settings.max_upload_bytes:
-                raise ApiError(413, "too_large", f"the text is larger than {settings.max_upload_bytes} bytes")
+            raw = await bounded_body(request, 2 * settings.max_upload_bytes)
             try:
                 body = ApplicationIn.model_validate_json(raw)
             except ValidationError as exc:
@@ -179,7 +180,7 @@ def application_router(settings: Settings, store: Store, ingestor: Ingestor, key
         response.status_code = status
         return answer
 
-    @api.post("/applications/batch", dependencies=write)
+    @api.post("/applications/batch", dependencies=write, responses=error_responses(413))
     async def submit_batch(request: Request) -> JSONResponse:
         """Up to 100 files (multipart ``files``, repeated) for one ``job_id``; one result per file, in order."""
         received = await form(request, MAX_BATCH_FILES)
@@ -214,6 +215,20 @@ def application_router(settings: Settings, store: Store, ingestor: Ingestor, key
         return application_view(row) | await history(store, application_id)
 
     return api
+
+
+async def bounded_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds ``limit`` bytes (never read whole first)."""
+    declared = request.headers.get("content-length", "")
+    received = bytearray()
+    if not (declared.isdigit() and int(declared) > limit):
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > limit:
+                break
+        else:
+            return bytes(received)
+    raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
 
 
 def iso(value: datetime | None) -> str | None:

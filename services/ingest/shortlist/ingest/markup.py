@@ -3,7 +3,7 @@
 import re
 from html.parser import HTMLParser
 
-from shortlist.ingest.model import Hidden
+from shortlist.ingest.model import ExtractionError, Hidden
 
 _SKIPPED = {"script", "style", "head", "template", "noscript", "svg", "iframe", "object"}
 _BLOCKS = {
@@ -11,6 +11,8 @@ _BLOCKS = {
     "h4", "h5", "h6", "br", "hr", "dd", "dt", "dl", "blockquote", "pre", "main", "aside", "nav", "title",
 }  # fmt: skip
 _VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
+#: Open elements at most; real CVs stay far below, even with unclosed <p> and <li>.
+MAX_DEPTH = 1000
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d])", re.I)
 
 
@@ -20,14 +22,9 @@ class _TextParser(HTMLParser):
         self.parts: list[str] = []
         self.hidden: list[str] = []
         self._stack: list[tuple[str, bool]] = []  # (tag, hides its content)
-
-    @property
-    def _skipping(self) -> bool:
-        return any(tag in _SKIPPED for tag, _ in self._stack)
-
-    @property
-    def _hiding(self) -> bool:
-        return any(hides for _, hides in self._stack)
+        # How many open elements skip or hide their content, so no event scans the whole stack.
+        self._skipping = 0
+        self._hiding = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCKS:
@@ -38,15 +35,22 @@ class _TextParser(HTMLParser):
             self._emit(" | ")
         if tag in _VOID:
             return
+        if len(self._stack) >= MAX_DEPTH:
+            raise ExtractionError("too_deeply_nested", f"the HTML nests elements more than {MAX_DEPTH} deep")
         values = dict(attrs)
         hides = "hidden" in values or bool(_HIDDEN_STYLE.search(values.get("style") or ""))
         hides = hides or values.get("aria-hidden") == "true"
         self._stack.append((tag, hides))
+        self._skipping += tag in _SKIPPED
+        self._hiding += hides
 
     def handle_endtag(self, tag: str) -> None:
         for index in range(len(self._stack) - 1, -1, -1):
             if self._stack[index][0] == tag:
+                closed = self._stack[index:]
                 del self._stack[index:]
+                self._skipping -= sum(name in _SKIPPED for name, _ in closed)
+                self._hiding -= sum(hides for _, hides in closed)
                 break
         if tag in _BLOCKS:
             self._emit("\n")
@@ -67,8 +71,13 @@ class _TextParser(HTMLParser):
 
 def html_text(source: str) -> tuple[str, list[Hidden]]:
     parser = _TextParser()
-    parser.feed(source)
-    parser.close()
+    try:
+        parser.feed(source)
+        parser.close()
+    except ExtractionError:
+        raise
+    except Exception as exc:  # the standard parser gives up on some malformed markup (AssertionError)
+        raise ExtractionError("unreadable_document", "the HTML cannot be parsed") from exc
     lines = [re.sub(r"[ \t]+", " ", line).strip(" |") for line in "".join(parser.parts).splitlines()]
     hidden = [Hidden("css_hidden", " ".join(parser.hidden))] if parser.hidden else []
     return "\n".join(line for line in lines if line), hidden

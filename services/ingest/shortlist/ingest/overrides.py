@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from shortlist.ingest import metrics
 from shortlist.ingest.store import ScoreOverride, Store, utcnow
 from shortlist.runtime.auth import KeyRing
-from shortlist.runtime.http import ApiError
+from shortlist.runtime.http import ApiError, error_responses
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,7 @@ def override_router(store: Store, keys: KeyRing) -> APIRouter:
         "/applications/{application_id}/override",
         status_code=201,
         dependencies=[Depends(keys.require("applications:write"))],
+        responses=error_responses(409),
         openapi_extra={
             "requestBody": {
                 "required": True,

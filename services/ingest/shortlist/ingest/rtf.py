@@ -4,6 +4,7 @@ Nothing is interpreted beyond text: embedded objects, pictures, fields' instruct
 tables are skipped. Text formatted as hidden (``\\v``) is reported apart.
 """
 
+import codecs
 import re
 
 from shortlist.ingest.model import ExtractionError, Hidden, RawText
@@ -26,7 +27,7 @@ def read_rtf(data: bytes) -> RawText:
     if match:
         codepage = f"cp{int(match.group(1))}"
         try:
-            b"".decode(codepage)
+            codecs.lookup(codepage)  # decoding b"" would not tell: it never looks the codec up
         except LookupError:
             codepage = "cp1252"
     visible: list[str] = []
@@ -52,7 +53,7 @@ def read_rtf(data: bytes) -> RawText:
                 continue
         if brace == b"{":
             if len(stack) >= MAX_DEPTH:
-                raise ExtractionError("unreadable_document", "the RTF document nests groups too deeply")
+                raise ExtractionError("too_deeply_nested", f"the RTF document nests groups more than {MAX_DEPTH} deep")
             stack.append((skipped, concealed, uc))
             star = False
         elif brace == b"}":
