@@ -65,6 +65,7 @@ class Endpoint:
         IN_FLIGHT.labels(_label(self.key)).set(self.in_flight)
         if not counts:
             if self.state == HALF_OPEN:
+                self.failures = 0
                 self._set(CLOSED)
             return
         if success:

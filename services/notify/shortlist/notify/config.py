@@ -21,7 +21,7 @@ class Settings(ServiceSettings):
     webhook_endpoint_concurrency: int = Field(default=16, ge=1)
     """Requests in flight per endpoint (scheme, host and port)."""
     webhook_max_in_flight: int = Field(default=256, ge=1)
-    webhook_breaker_failures: int = Field(default=5, ge=1)
+    webhook_breaker_failures: int = Field(default=10, ge=1)
     webhook_breaker_cooldown_seconds: float = Field(default=30.0, ge=0)
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     """How long a claimed delivery is held by one worker; after a crash it is sent again once this passes."""

@@ -147,7 +147,9 @@ class Worker:
             headers = json_headers(signature_headers(subscription.secrets(now), delivery.event_id, body))
             sent = await self._sender.post(subscription.url, headers, body)
         finally:
-            endpoint.end(success=sent is not None and sent.delivered, counts=sent is None or sent.endpoint_failed)
+            # A refusal (4xx other than 408/425/429) says the endpoint is up, nothing about its health.
+            neutral = sent is not None and not sent.delivered and not sent.endpoint_failed
+            endpoint.end(success=sent is not None and sent.delivered, counts=not neutral)
         at = datetime.now(UTC)
         ATTEMPT_SECONDS.labels("delivered" if sent.delivered else "failed").observe(sent.latency_seconds)
         common = {
