@@ -70,7 +70,13 @@ class RotateIn(BaseModel):
 
 
 def router(
-    store: Store, worker: Worker, sender: Sender, allowed_hosts: frozenset[str], keys: KeyRing, grace_seconds: float
+    store: Store,
+    worker: Worker,
+    sender: Sender,
+    allowed_hosts: frozenset[str],
+    keys: KeyRing,
+    grace_seconds: float,
+    lookup: targets.Lookup = targets.system_lookup,
 ) -> APIRouter:
     api = APIRouter(prefix="/v1", tags=["subscriptions"])
     read = [Depends(keys.require("subscriptions:read"))]
@@ -102,7 +108,7 @@ def router(
 
     async def checked(url: str) -> None:
         try:
-            await targets.check(url, allowed_hosts)
+            await targets.check(url, allowed_hosts, lookup)
         except targets.TargetNotAllowed as exc:
             raise ApiError(400, "target_not_allowed", str(exc)) from exc
 

@@ -41,7 +41,13 @@ def build(settings: Settings, lookup: targets.Lookup = targets.system_lookup) ->
     service.consume(GROUP_ID, {CV_SCORED: notifier.handle_scored})
     service.consume(ERASURE_GROUP, {CANDIDATES_ERASED: ErasureHandler(store).on_candidate_erased})
     api = router(
-        store, worker, sender, settings.allowed_hosts, KeyRing(settings.api_keys), settings.webhook_secret_grace_seconds
+        store,
+        worker,
+        sender,
+        settings.allowed_hosts,
+        KeyRing(settings.api_keys),
+        settings.webhook_secret_grace_seconds,
+        lookup,
     )
     app = create_app(settings.service_name, service.readiness, routers=[api])
     return service, app

@@ -184,6 +184,7 @@ class Worker:
                     break
             try:
                 await self._record(batch)
+                self._wake.set()  # retries were rescheduled: the next due time may have moved closer
             except Exception:
                 # Not recorded: the leases run out and the deliveries are sent again (same webhook-id).
                 log.exception("recording %d delivery outcomes failed", len(batch))
