@@ -5,6 +5,7 @@ import contextlib
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,6 @@ def receiver_process(fail_ratio: float, seed: int = 7) -> Iterator[str]:
                 httpx.get(f"{base}/_stats", timeout=1)
                 break
             except httpx.TransportError:
-                import time
-
                 time.sleep(0.05)
         yield base
     finally:

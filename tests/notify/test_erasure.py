@@ -96,6 +96,7 @@ async def test_the_store_erases_idempotently_and_only_the_named_applications(tmp
         await store.enqueue([pending("s1", f"e{n}", a) for n, a in enumerate(("app-a", "app-a", "app-b"))])
         assert await store.erase(["app-a"], NOW) == 2
         assert await store.erase(["app-a"], NOW) == 0
+        assert await store.enqueue([pending("s1", "e9", "app-a")]) is None  # a late score queues nothing
         assert await store.is_erased("app-a") and not await store.is_erased("app-b")
         assert [d.application_id for d in await store.deliveries()] == ["app-b"]
     finally:

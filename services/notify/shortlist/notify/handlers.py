@@ -29,18 +29,17 @@ class Notifier:
         if not isinstance(scored, score_pb2.CvScored):
             raise PermanentError("unexpected_event", f"expected CvScored, got {type(scored).__name__}")
         event_id = record.envelope.id
-        if await self._store.is_erased(scored.application_id):
-            announce.DELIVERIES.labels(ERASED).inc()
-            log.info("score of application %s not delivered: its candidate was erased", scored.application_id)
-            return
         recommendation = recommendation_name(scored.recommendation)
         subscriptions = [
             s
-            for s in await self._store.subscriptions(scored.job_id)
+            for s in await self._store.matching(scored.job_id)
             if s.matches(scored.job_id, scored.score, recommendation)
         ]
         if not subscriptions:
-            await announce.no_subscribers(self._producer, event_id, scored)
+            if await self._store.is_erased(scored.application_id):
+                self._erased(scored)
+            else:
+                await announce.no_subscribers(self._producer, event_id, scored)
             return
         body = scored_body(event_id, scored).decode()
         now = datetime.now(UTC)
@@ -67,8 +66,16 @@ class Notifier:
             for s in subscriptions
         ]
         known = await self._store.enqueue(rows)
+        if known is None:
+            self._erased(scored)
+            return
         self._worker.wake()
         # A replayed score: deliveries already finished are announced again (the same event id downstream).
         for delivery in known:
             if delivery.state in FINAL:
                 await announce.final(self._producer, delivery)
+
+    @staticmethod
+    def _erased(scored: score_pb2.CvScored) -> None:
+        announce.DELIVERIES.labels(ERASED).inc()
+        log.info("score of application %s not delivered: its candidate was erased", scored.application_id)

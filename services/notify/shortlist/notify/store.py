@@ -4,8 +4,11 @@ SQLAlchemy async: SQLite by default, PostgreSQL by URL. The delivery worker clai
 lease, so a process that dies mid-send leaves them to be claimed again once the lease runs out.
 """
 
+import asyncio
+import contextlib
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +28,7 @@ from shortlist.notify.models import (
     Subscription,
     utc,
 )
-from shortlist.runtime.database import create_engine, session_factory
+from shortlist.runtime.database import AsyncSession, create_engine, session_factory
 
 _PAIR_NAMESPACE = uuid.UUID("0f7b6a52-95f4-4d1e-9a57-0b3c1e6c2d41")
 
@@ -63,6 +66,16 @@ class Store:
         self.engine = create_engine(url)
         self._sessions = session_factory(self.engine)
         self._postgres = self.engine.dialect.name == "postgresql"
+        self._snapshot: tuple[float, list[Subscription]] | None = None
+        self._write_lock = None if self._postgres else asyncio.Lock()
+        self._snapshot_lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction. On SQLite one at a time per process: waiting here is cheaper than SQLite's busy
+        handler, which sleeps in steps while another connection holds the write lock."""
+        async with self._write_lock or contextlib.nullcontext(), self._sessions() as session, session.begin():
+            yield session
 
     async def start(self) -> None:
         async with self.engine.begin() as connection:
@@ -74,6 +87,7 @@ class Store:
     # Subscriptions
 
     async def add_subscription(self, new: NewSubscription) -> Subscription:
+        self._snapshot = None
         subscription = Subscription(
             id=str(uuid.uuid4()),
             url=new.url,
@@ -85,7 +99,7 @@ class Store:
             active=True,
             paused=False,
         )
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             session.add(subscription)
         return subscription
 
@@ -103,7 +117,8 @@ class Store:
 
     async def update_subscription(self, subscription_id: str, changes: dict[str, Any]) -> Subscription | None:
         """Apply column changes; resuming a paused subscription makes its pending deliveries due now."""
-        async with self._sessions() as session, session.begin():
+        self._snapshot = None
+        async with self._write() as session:
             found = await session.get(Subscription, subscription_id)
             if found is None or not found.active:
                 return None
@@ -120,7 +135,8 @@ class Store:
 
     async def deactivate(self, subscription_id: str) -> bool:
         """Remove a subscription; its pending deliveries are skipped."""
-        async with self._sessions() as session, session.begin():
+        self._snapshot = None
+        async with self._write() as session:
             found = await session.get(Subscription, subscription_id)
             if found is None or not found.active:
                 return False
@@ -134,15 +150,29 @@ class Store:
 
     # Deliveries
 
-    async def enqueue(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
-        """Insert pending deliveries, ignoring pairs already known; returns the rows of the pairs known before."""
+    async def enqueue(self, deliveries: Sequence[Delivery]) -> list[Delivery] | None:
+        """Insert pending deliveries, ignoring pairs already known; returns the rows of the pairs known before, or
+        None (inserting nothing) when the application was erased. One transaction, so an erasure is never missed."""
         rows = [{c.name: getattr(d, c.name) for c in Delivery.__table__.columns} for d in deliveries]
         dialect = postgresql if self._postgres else sqlite
-        ids = [d.delivery_id for d in deliveries]
-        async with self._sessions() as session, session.begin():
-            known = list((await session.scalars(select(Delivery).where(Delivery.delivery_id.in_(ids)))).all())
-            await session.execute(dialect.insert(Delivery).on_conflict_do_nothing(), rows)
-        return known
+        statement = dialect.insert(Delivery).on_conflict_do_nothing().returning(Delivery.delivery_id)
+        async with self._write() as session:
+            if await session.get(ErasedApplication, deliveries[0].application_id) is not None:
+                return None
+            inserted = set((await session.scalars(statement, rows)).all())
+            known = [d.delivery_id for d in deliveries if d.delivery_id not in inserted]
+            if not known:
+                return []
+            return list((await session.scalars(select(Delivery).where(Delivery.delivery_id.in_(known)))).all())
+
+    async def matching(self, job_id: str, max_age_seconds: float = 1.0) -> list[Subscription]:
+        """Active subscriptions for a job, from a snapshot at most ``max_age_seconds`` old (changes made through
+        this store are seen at once; another replica's within that time)."""
+        async with self._snapshot_lock:  # one reload for all the handlers that find it stale
+            now = time.monotonic()
+            if self._snapshot is None or now - self._snapshot[0] > max_age_seconds:
+                self._snapshot = (now, await self.subscriptions())
+        return [s for s in self._snapshot[1] if s.job_id is None or s.job_id == job_id]
 
     async def claim(
         self, limit: int, lease_seconds: float, exclude: Iterable[str] = ()
@@ -166,7 +196,7 @@ class Store:
             query = query.where(Delivery.subscription_id.not_in(excluded))
         if self._postgres:
             query = query.with_for_update(of=Delivery, skip_locked=True)
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             found = [(row[0], row[1]) for row in (await session.execute(query)).all()]
             if found:
                 lease = now + timedelta(seconds=lease_seconds)
@@ -177,7 +207,7 @@ class Store:
     async def release(self, ids: Sequence[str]) -> None:
         """Give claimed deliveries back without an attempt."""
         if ids:
-            async with self._sessions() as session, session.begin():
+            async with self._write() as session:
                 await session.execute(update(Delivery).where(Delivery.delivery_id.in_(ids)).values(lease_until=None))
 
     async def next_due(self, exclude: Iterable[str] = ()) -> datetime | None:
@@ -228,7 +258,7 @@ class Store:
         failing = sorted({o.delivery.subscription_id for o in outcomes if o.state == FAILED})
         healthy = sorted({o.delivery.subscription_id for o in outcomes if o.state == DELIVERED} - set(failing))
         now = datetime.now(UTC)
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             session.add_all(attempts)
             await session.execute(update(Delivery), changes)
             if failing:
@@ -254,7 +284,7 @@ class Store:
 
     async def redeliver(self, delivery_id: str) -> Delivery | None:
         """Schedule a delivery again from the start of the retry schedule (a delivered one too)."""
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             found = await session.get(Delivery, delivery_id)
             if found is None or not found.body:
                 return None
@@ -289,7 +319,7 @@ class Store:
         ids = sorted(set(application_ids))
         if not ids:
             return 0
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             owned = select(Delivery.delivery_id).where(Delivery.application_id.in_(ids))
             await session.execute(delete(Attempt).where(Attempt.delivery_id.in_(owned)))
             deleted = await session.execute(delete(Delivery).where(Delivery.application_id.in_(ids)))

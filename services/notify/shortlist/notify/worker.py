@@ -9,12 +9,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Gauge, Histogram
 
 from shortlist.notify import announce
-from shortlist.notify.breaker import Endpoint, Endpoints
+from shortlist.notify.breaker import CLOSED, OPEN, Endpoint, Endpoints
 from shortlist.notify.config import Settings
 from shortlist.notify.models import DELIVERED, FAILED, PENDING, SKIPPED, Delivery, Subscription, utc
 from shortlist.notify.sender import NOT_ALLOWED, Sender, json_headers
@@ -54,6 +55,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._sending: set[asyncio.Task[None]] = set()
+        self._releasing: set[asyncio.Task[None]] = set()
+        self._queues: defaultdict[str, deque[tuple[Delivery, Subscription]]] = defaultdict(deque)
         self._tasks: list[asyncio.Task[None]] = []
         self._pending_refreshed = 0.0
 
@@ -72,6 +75,9 @@ class Worker:
         self._tasks[0].cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._tasks[0]
+        self._give_back()
+        if self._releasing:
+            await asyncio.wait(self._releasing)
         if self._sending:
             await asyncio.wait(self._sending, timeout=self._settings.webhook_timeout_seconds + 1)
         await self._outcomes.join()
@@ -93,34 +99,57 @@ class Worker:
                 continue
             await self._sleep()
 
+    def _room(self, endpoint: Endpoint) -> int:
+        """Deliveries the endpoint may still take into its local queue (twice its slots, none while open)."""
+        if endpoint.free() <= 0 and endpoint.state != CLOSED:
+            return 0
+        return 2 * endpoint.concurrency - endpoint.in_flight - len(self._queues[endpoint.key])
+
     def _blocked(self) -> list[str]:
         """Subscriptions whose endpoint can take nothing now: not claimed, so they hold no one else up."""
-        return [sid for sid, endpoint in self._routes.items() if endpoint.free() <= 0]
+        return [sid for sid, endpoint in self._routes.items() if self._room(endpoint) <= 0]
 
     async def _claim_once(self) -> int:
         self._wake.clear()
-        capacity = self._settings.webhook_max_in_flight - len(self._sending)
+        self._dispatch_all()
+        queued = sum(len(q) for q in self._queues.values())
+        capacity = 2 * self._settings.webhook_max_in_flight - len(self._sending) - queued
         if capacity <= 0:
             return 0
         limit = min(capacity, self._settings.webhook_claim_batch)
         rows = await self._store.claim(limit, self._settings.webhook_lease_seconds, self._blocked())
-        give_back: list[str] = []
         for delivery, subscription in rows:
             endpoint = self.endpoint_of(subscription)
             self._routes[subscription.id] = endpoint
-            if endpoint.free() <= 0:
-                give_back.append(delivery.delivery_id)
-                continue
-            endpoint.begin()
-            task = asyncio.create_task(self._send(delivery, subscription, endpoint))
-            self._sending.add(task)
-            task.add_done_callback(self._sent)
-        await self._store.release(give_back)
-        return len(rows) - len(give_back)
+            self._queues[endpoint.key].append((delivery, subscription))
+        self._dispatch_all()
+        return len(rows)
+
+    def _dispatch_all(self) -> None:
+        for endpoint in self.endpoints.all():
+            queue = self._queues[endpoint.key]
+            while queue and endpoint.free() > 0 and len(self._sending) < self._settings.webhook_max_in_flight:
+                delivery, subscription = queue.popleft()
+                endpoint.begin()
+                task = asyncio.create_task(self._send(delivery, subscription, endpoint))
+                self._sending.add(task)
+                task.add_done_callback(self._sent)
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
+        self._dispatch_all()
         self._wake.set()
+
+    def _give_back(self, endpoint: Endpoint | None = None) -> None:
+        """Return queued deliveries (of an endpoint whose breaker opened, or all) to the database unsent."""
+        queues = [self._queues[endpoint.key]] if endpoint is not None else list(self._queues.values())
+        ids = [d.delivery_id for q in queues for d, _ in q]
+        for queue in queues:
+            queue.clear()
+        if ids:
+            task = asyncio.create_task(self._store.release(ids))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
 
     async def _sleep(self) -> None:
         timeout = self._settings.webhook_poll_max_seconds
@@ -150,6 +179,8 @@ class Worker:
             # A refusal (4xx other than 408/425/429) says the endpoint is up, nothing about its health.
             neutral = sent is not None and not sent.delivered and not sent.endpoint_failed
             endpoint.end(success=sent is not None and sent.delivered, counts=not neutral)
+            if endpoint.state == OPEN:
+                self._give_back(endpoint)
         at = datetime.now(UTC)
         ATTEMPT_SECONDS.labels("delivered" if sent.delivered else "failed").observe(sent.latency_seconds)
         common = {
