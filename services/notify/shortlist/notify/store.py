@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shortlist.notify.migrations import migrate
@@ -230,14 +230,14 @@ class Store:
         if not outcomes:
             return
         attempts = [
-            Attempt(
-                delivery_id=o.delivery.delivery_id,
-                number=o.delivery.attempts + 1,
-                at=o.at,
-                status_code=o.status_code,
-                latency_seconds=o.latency_seconds,
-                error=o.error,
-            )
+            {
+                "delivery_id": o.delivery.delivery_id,
+                "number": o.delivery.attempts + 1,
+                "at": o.at,
+                "status_code": o.status_code,
+                "latency_seconds": o.latency_seconds,
+                "error": o.error,
+            }
             for o in outcomes
             if o.attempted
         ]
@@ -259,7 +259,8 @@ class Store:
         healthy = sorted({o.delivery.subscription_id for o in outcomes if o.state == DELIVERED} - set(failing))
         now = datetime.now(UTC)
         async with self._write() as session:
-            session.add_all(attempts)
+            if attempts:
+                await session.execute(insert(Attempt), attempts)
             await session.execute(update(Delivery), changes)
             if failing:
                 await session.execute(

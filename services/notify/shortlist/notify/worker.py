@@ -1,5 +1,9 @@
 """The delivery worker: claims due deliveries, sends them within each endpoint's limits, records the outcomes.
 
+Claimed deliveries wait in a short local queue per endpoint (at most twice its slots) until a slot frees; an
+endpoint whose queue is full or whose breaker is open gets nothing claimed, and a breaker that opens gives its
+queued deliveries back to the database.
+
 It sleeps until the next delivery is due, an endpoint's breaker may probe, a score is queued or a request
 ends (never longer than ``webhook_poll_max_seconds``), so an idle worker does not poll the database.
 Outcomes are written in batches, each after its final outcomes were announced.
