@@ -8,8 +8,8 @@ DEPS := requirements/dev.txt requirements/constraints.txt libs/pyproject.toml cl
 	$(wildcard services/*/pyproject.toml)
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo up test test-fast lint format proto bench bench-ingest bench-embed bench-search bench-score \
-	eval-ranking dashboards observe prometheus rules capacity deploy-lint deploy-observability image-sizes fuzz
+.PHONY: help install demo up test test-fast lint format proto asyncapi bench bench-ingest bench-embed bench-search bench-score \
+	bench-notify eval-ranking dashboards observe prometheus rules capacity deploy-lint deploy-observability image-sizes fuzz
 
 # Targets that read a folder take it as PATH=<folder> (e.g. make bench-ingest PATH=../shared/data/cv-dev).
 # That replaces the shell's PATH for the recipes, so they get a plain system PATH back here.
@@ -104,6 +104,8 @@ fuzz: install ## atheris on the extractors and the record decoder (FUZZ_SECONDS 
 	SHORTLIST_SCHEMA_EXAMPLES=$(FUZZ_EXAMPLES) SHORTLIST_SCHEMA_REPORT=$(CURDIR)/.fuzz/schemathesis.txt \
 		$(BIN)/pytest tests/e2e/test_schema_fuzz.py -q -p no:cacheprovider
 	cat .fuzz/schemathesis.txt
+asyncapi: install ## Regenerate docs/asyncapi.json (and the copy the services serve) from the event table and proto/
+	$(BIN)/python -m scripts.gen_asyncapi
 
 bench: bench-embed bench-search bench-score ## Run the benchmarks that need no data folder (figures go to docs/benchmarks.md)
 
@@ -118,6 +120,9 @@ bench-search: install ## 100k chunks in the embedded vector store: search latenc
 
 bench-score: install ## LLM scorer throughput against a local OpenAI-compatible server answering after 1 s
 	$(BIN)/python -m scripts.bench_score
+
+bench-notify: install ## Webhook deliveries/s and score-to-receipt delay; exactly-once under a failing receiver
+	$(BIN)/python -m scripts.bench_notify
 
 eval-ranking: install ## Ranking quality on category folders of CVs: make eval-ranking PATH=<folder>
 	$(BIN)/python -m scripts.eval_ranking "$(DATA_DIR)"

@@ -16,7 +16,7 @@ BOARD = Board(
             [
                 Panel(
                     "Deliveries by outcome",
-                    "Webhook deliveries per second by final outcome (delivered, gave_up, skipped, "
+                    "Webhook deliveries per second by final outcome (delivered, failed, skipped, "
                     "no_subscribers, erased).",
                     "ops",
                     [Query(f"sum by (outcome) (rate(shortlist_webhook_deliveries_total[{RATE}]))", "{{outcome}}")],
@@ -38,10 +38,32 @@ BOARD = Board(
                 ),
                 Panel(
                     "Delay from score to delivery",
-                    "Time from the score being published to the webhook delivered (retries included), p50 and p95.",
+                    "Time from the score's arrival at notify to the webhook delivered (retries included), p50 and p95.",
                     "s",
-                    quantiles("shortlist_webhook_delay_seconds"),
+                    quantiles("shortlist_webhook_delivery_delay_seconds"),
                     thresholds=[(30, "orange"), (120, "red")],
+                ),
+            ],
+        ),
+        (
+            "Delivery worker",
+            [
+                Panel(
+                    "Pending deliveries",
+                    "Deliveries waiting for their first try or a retry; growing while receivers answer means "
+                    "the worker is behind, growing while they fail means retries are piling up.",
+                    "short",
+                    [Query("sum(shortlist_webhook_pending_deliveries)", "pending")],
+                    thresholds=[(1000, "orange"), (10000, "red")],
+                ),
+                Panel(
+                    "Circuit breakers per endpoint",
+                    "State of each endpoint's circuit breaker: 0 closed, 1 half-open (one probe), 2 open "
+                    "(nothing sent until the cool-down ends).",
+                    "short",
+                    [Query("max by (endpoint) (shortlist_webhook_breaker_state)", "{{endpoint}}")],
+                    thresholds=[(1, "orange"), (2, "red")],
+                    max_value=2,
                 ),
             ],
         ),

@@ -142,7 +142,7 @@ async def test_dead_lettered_submission_creates_a_failed_application(store: Stor
     assert row.received_at is not None and row.received_at <= datetime.now(UTC)
 
 
-@pytest.mark.parametrize(("outcome", "status"), [("no_subscribers", "notified"), ("gave_up", "scored")])
+@pytest.mark.parametrize(("outcome", "status"), [("no_subscribers", "notified"), ("failed", "scored")])
 async def test_notified_means_delivered_or_nobody_to_tell(
     store: Store, handlers: IngestHandlers, outcome: str, status: str
 ) -> None:

@@ -23,14 +23,23 @@ class Received:
     body: bytes
 
 
+Action = int | tuple[int, dict[str, str]] | str
+"""A status; a status with headers; ``"close"`` (drop the connection unanswered); ``"hang"`` (never answer)."""
+
+
 @dataclass
 class Receiver:
-    """An HTTP server on a free loopback port. ``script[path]``: statuses to answer, one per request, then 200."""
+    """An HTTP server on a free loopback port. ``script[path]``: actions, one per request, then 200."""
 
     base_url: str = ""
     received: list[Received] = field(default_factory=list)
-    script: dict[str, list[int]] = field(default_factory=dict)
+    script: dict[str, list[Action]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -57,8 +66,17 @@ def receiver() -> Iterator[Receiver]:
             with state.lock:
                 state.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 planned = state.script.get(self.path)
-                status = planned.pop(0) if planned else 200
+                action = planned.pop(0) if planned else 200
+            if action == "close":
+                self.close_connection = True
+                return
+            if action == "hang":
+                state.stopping.wait(60)
+                return
+            status, headers = action if isinstance(action, tuple) else (int(action), {})
             self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("content-length", "0")
             self.end_headers()
 
@@ -70,6 +88,7 @@ def receiver() -> Iterator[Receiver]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield state
+    state.stopping.set()
     server.shutdown()
     server.server_close()
 

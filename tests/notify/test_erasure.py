@@ -11,13 +11,14 @@ from prometheus_client import REGISTRY
 
 from shortlist.notify.app import build
 from shortlist.notify.config import Settings
-from shortlist.notify.store import Delivery, Store
+from shortlist.notify.store import Store
 from shortlist.runtime.database import database_url
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.settings import KafkaSettings
 from shortlist.v1 import cv_pb2
 from tests.notify.conftest import Receiver
 from tests.notify.test_service import scored, subscribe
+from tests.notify.test_store import pending
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -92,22 +93,10 @@ async def test_the_store_erases_idempotently_and_only_the_named_applications(tmp
     store = Store(database_url(None, tmp_path / "notify.db"))
     await store.start()
     try:
-        for n, application_id in enumerate(("app-a", "app-a", "app-b")):
-            await store.record(
-                Delivery(
-                    delivery_id=f"d{n}",
-                    subscription_id="s1",
-                    event_id=f"e{n}",
-                    application_id=application_id,
-                    attempt=1,
-                    outcome="delivered",
-                    status_code=200,
-                    error=None,
-                    at=NOW,
-                )
-            )
+        await store.enqueue([pending("s1", f"e{n}", a) for n, a in enumerate(("app-a", "app-a", "app-b"))])
         assert await store.erase(["app-a"], NOW) == 2
         assert await store.erase(["app-a"], NOW) == 0
+        assert await store.enqueue([pending("s1", "e9", "app-a")]) is None  # a late score queues nothing
         assert await store.is_erased("app-a") and not await store.is_erased("app-b")
         assert [d.application_id for d in await store.deliveries()] == ["app-b"]
     finally:

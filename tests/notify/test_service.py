@@ -28,9 +28,8 @@ async def api(
         **{**kafka_settings.model_dump(), "state_dir": tmp_path_factory.mktemp("notify") / "state"},
         webhook_allowed_hosts="127.0.0.1",
         api_keys="test-key",
-        webhook_max_attempts=3,
-        webhook_backoff_initial_seconds=0.05,
-        webhook_backoff_max_seconds=0.2,
+        webhook_retry_schedule="0.05,0.1",
+        webhook_breaker_failures=1000,
     )
     service, app = build(settings)
     async with service.running():
@@ -150,7 +149,7 @@ async def test_a_score_is_delivered_once_signed_even_when_replayed(
     assert len(bodies) == 2
 
     log = (await api.get("/v1/deliveries", params={"subscription_id": subscription["id"]})).json()["items"]
-    assert sorted(d["outcome"] for d in log) == ["delivered", "delivered"]
+    assert sorted(d["state"] for d in log) == ["delivered", "delivered"]
 
 
 async def test_failures_are_retried_and_reported_per_subscription(
@@ -177,13 +176,13 @@ async def test_failures_are_retried_and_reported_per_subscription(
     assert (events[flaky["id"]].outcome, events[flaky["id"]].attempt) == ("delivered", 3)
 
     assert len(receiver.at(f"/down-{unique}")) == 3
-    assert (events[down["id"]].outcome, events[down["id"]].attempt) == ("gave_up", 3)
+    assert (events[down["id"]].outcome, events[down["id"]].attempt) == ("failed", 3)
     assert events[down["id"]].status_code == 503 and events[down["id"]].error == "http_503"
 
     assert len(receiver.at(f"/gone-{unique}")) == 1
-    assert (events[gone["id"]].outcome, events[gone["id"]].attempt) == ("gave_up", 1)
+    assert (events[gone["id"]].outcome, events[gone["id"]].attempt) == ("failed", 1)
 
-    assert (events[closed["id"]].outcome, events[closed["id"]].attempt) == ("gave_up", 3)
+    assert (events[closed["id"]].outcome, events[closed["id"]].attempt) == ("failed", 3)
     assert events[closed["id"]].error == "connection_error"
 
 

@@ -24,6 +24,10 @@ def _requirement(item: score_pb2.RequirementScore) -> dict[str, Any]:
     }
 
 
+def recommendation_name(value: int) -> str:
+    return _name("RECOMMENDATION_", score_pb2.Recommendation.Name(value))
+
+
 def scored_body(event_id: str, scored: score_pb2.CvScored) -> bytes:
     body = {
         "type": "cv.scored",
@@ -32,7 +36,7 @@ def scored_body(event_id: str, scored: score_pb2.CvScored) -> bytes:
         "job_id": scored.job_id,
         "job_version": scored.job_version,
         "score": round(scored.score, 2),
-        "recommendation": _name("RECOMMENDATION_", score_pb2.Recommendation.Name(scored.recommendation)),
+        "recommendation": recommendation_name(scored.recommendation),
         "flags": list(scored.flags),
         "requirements": [_requirement(item) for item in scored.requirements],
     }

@@ -1,72 +1,41 @@
-"""Subscriptions, the delivery log and erased applications (SQLAlchemy async: SQLite by default, PostgreSQL by URL)."""
+"""Subscriptions, pending and finished deliveries with their attempts, erased applications.
 
+SQLAlchemy async: SQLite by default, PostgreSQL by URL. The delivery worker claims due deliveries with a
+lease, so a process that dies mid-send leaves them to be claimed again once the lease runs out.
+"""
+
+import asyncio
+import contextlib
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, delete, select, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from shortlist.runtime.database import create_engine, session_factory
+from shortlist.notify.migrations import migrate
+from shortlist.notify.models import (
+    DELIVERED,
+    FAILED,
+    PENDING,
+    SKIPPED,
+    Attempt,
+    Delivery,
+    ErasedApplication,
+    Subscription,
+    utc,
+)
+from shortlist.runtime.database import AsyncSession, create_engine, session_factory
 
-DELIVERED = "delivered"
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Subscription(Base):
-    __tablename__ = "subscriptions"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    url: Mapped[str] = mapped_column(Text)
-    job_id: Mapped[str | None] = mapped_column(String(128), index=True)
-    min_score: Mapped[float | None] = mapped_column(Float)
-    secret: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
-
-    def matches(self, job_id: str, score: float) -> bool:
-        return (self.job_id is None or self.job_id == job_id) and (self.min_score is None or score >= self.min_score)
+_PAIR_NAMESPACE = uuid.UUID("0f7b6a52-95f4-4d1e-9a57-0b3c1e6c2d41")
 
 
-class Delivery(Base):
-    """One delivery of one event to one subscription: its final outcome after ``attempt`` tries."""
-
-    __tablename__ = "deliveries"
-    __table_args__ = (
-        # A successful delivery happens once per subscription and event, however often the event is replayed.
-        Index(
-            "uq_deliveries_delivered",
-            "subscription_id",
-            "event_id",
-            unique=True,
-            sqlite_where=text("outcome = 'delivered'"),
-            postgresql_where=text("outcome = 'delivered'"),
-        ),
-    )
-
-    delivery_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    subscription_id: Mapped[str] = mapped_column(String(36), index=True)
-    event_id: Mapped[str] = mapped_column(String(128))
-    application_id: Mapped[str] = mapped_column(String(128), index=True)
-    attempt: Mapped[int] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(32))
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class ErasedApplication(Base):
-    """The application's candidate was erased: its deliveries are deleted and its scores never delivered."""
-
-    __tablename__ = "notify_erased_applications"
-
-    application_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+def delivery_id(subscription_id: str, event_id: str) -> str:
+    """The same id for the same (subscription, score), so a replayed score finds its delivery."""
+    return str(uuid.uuid5(_PAIR_NAMESPACE, f"{subscription_id}/{event_id}"))
 
 
 @dataclass(frozen=True)
@@ -75,36 +44,62 @@ class NewSubscription:
     secret: str
     job_id: str | None = None
     min_score: float | None = None
+    recommendations: tuple[str, ...] = ()
 
 
-def utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+@dataclass(frozen=True)
+class Outcome:
+    """What one claimed delivery came to: an attempt (unless ``attempted`` is False) and its next state."""
+
+    delivery: Delivery
+    state: str
+    at: datetime
+    status_code: int | None = None
+    error: str | None = None
+    latency_seconds: float = 0.0
+    next_at: datetime | None = None
+    attempted: bool = True
 
 
 class Store:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
         self._sessions = session_factory(self.engine)
+        self._postgres = self.engine.dialect.name == "postgresql"
+        self._snapshot: tuple[float, list[Subscription]] | None = None
+        self._write_lock = None if self._postgres else asyncio.Lock()
+        self._snapshot_lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction. On SQLite one at a time per process: waiting here is cheaper than SQLite's busy
+        handler, which sleeps in steps while another connection holds the write lock."""
+        async with self._write_lock or contextlib.nullcontext(), self._sessions() as session, session.begin():
+            yield session
 
     async def start(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+        async with self.engine.begin() as connection:
+            await connection.run_sync(migrate)
 
     async def stop(self) -> None:
         await self.engine.dispose()
 
+    # Subscriptions
+
     async def add_subscription(self, new: NewSubscription) -> Subscription:
+        self._snapshot = None
         subscription = Subscription(
             id=str(uuid.uuid4()),
             url=new.url,
             job_id=new.job_id,
             min_score=new.min_score,
+            recommendations=",".join(new.recommendations) or None,
             secret=new.secret,
             created_at=datetime.now(UTC),
             active=True,
+            paused=False,
         )
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             session.add(subscription)
         return subscription
 
@@ -120,37 +115,191 @@ class Store:
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
 
+    async def update_subscription(self, subscription_id: str, changes: dict[str, Any]) -> Subscription | None:
+        """Apply column changes; resuming a paused subscription makes its pending deliveries due now."""
+        self._snapshot = None
+        async with self._write() as session:
+            found = await session.get(Subscription, subscription_id)
+            if found is None or not found.active:
+                return None
+            resumed = found.paused and changes.get("paused") is False
+            for name, value in changes.items():
+                setattr(found, name, value)
+            if resumed:
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.subscription_id == subscription_id, Delivery.state == PENDING)
+                    .values(next_at=datetime.now(UTC), tries=0)
+                )
+            return found
+
     async def deactivate(self, subscription_id: str) -> bool:
-        async with self._sessions() as session, session.begin():
+        """Remove a subscription; its pending deliveries are skipped."""
+        self._snapshot = None
+        async with self._write() as session:
             found = await session.get(Subscription, subscription_id)
             if found is None or not found.active:
                 return False
             found.active = False
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.subscription_id == subscription_id, Delivery.state == PENDING)
+                .values(state=SKIPPED, error="subscription_deleted", next_at=None, finished_at=datetime.now(UTC))
+            )
             return True
 
-    async def delivered(self, subscription_id: str, event_id: str) -> Delivery | None:
-        query = select(Delivery).where(
-            Delivery.subscription_id == subscription_id, Delivery.event_id == event_id, Delivery.outcome == DELIVERED
-        )
-        async with self._sessions() as session:
-            return (await session.scalars(query)).first()
+    # Deliveries
 
-    async def record(self, delivery: Delivery) -> Delivery:
-        """Log a delivery; when the same event was already delivered to the subscription, return that one."""
-        try:
-            async with self._sessions() as session, session.begin():
-                session.add(delivery)
-        except IntegrityError:
-            existing = await self.delivered(delivery.subscription_id, delivery.event_id)
-            if existing is None:
-                raise
-            return existing
-        return delivery
+    async def enqueue(self, deliveries: Sequence[Delivery]) -> list[Delivery] | None:
+        """Insert pending deliveries, ignoring pairs already known; returns the rows of the pairs known before, or
+        None (inserting nothing) when the application was erased. One transaction, so an erasure is never missed."""
+        rows = [{c.name: getattr(d, c.name) for c in Delivery.__table__.columns} for d in deliveries]
+        dialect = postgresql if self._postgres else sqlite
+        statement = dialect.insert(Delivery).on_conflict_do_nothing().returning(Delivery.delivery_id)
+        async with self._write() as session:
+            if await session.get(ErasedApplication, deliveries[0].application_id) is not None:
+                return None
+            inserted = set((await session.scalars(statement, rows)).all())
+            known = [d.delivery_id for d in deliveries if d.delivery_id not in inserted]
+            if not known:
+                return []
+            return list((await session.scalars(select(Delivery).where(Delivery.delivery_id.in_(known)))).all())
+
+    async def matching(self, job_id: str, max_age_seconds: float = 1.0) -> list[Subscription]:
+        """Active subscriptions for a job, from a snapshot at most ``max_age_seconds`` old (changes made through
+        this store are seen at once; another replica's within that time)."""
+        async with self._snapshot_lock:  # one reload for all the handlers that find it stale
+            now = time.monotonic()
+            if self._snapshot is None or now - self._snapshot[0] > max_age_seconds:
+                self._snapshot = (now, await self.subscriptions())
+        return [s for s in self._snapshot[1] if s.job_id is None or s.job_id == job_id]
+
+    async def claim(
+        self, limit: int, lease_seconds: float, exclude: Iterable[str] = ()
+    ) -> list[tuple[Delivery, Subscription]]:
+        """Due pending deliveries of active, unpaused subscriptions, leased to this worker."""
+        now = datetime.now(UTC)
+        query = (
+            select(Delivery, Subscription)
+            .join(Subscription, Subscription.id == Delivery.subscription_id)
+            .where(
+                Delivery.state == PENDING,
+                Delivery.next_at <= now,
+                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+                Subscription.paused.is_(False),
+            )
+            .order_by(Delivery.next_at)
+            .limit(limit)
+        )
+        excluded = list(exclude)
+        if excluded:
+            query = query.where(Delivery.subscription_id.not_in(excluded))
+        if self._postgres:
+            query = query.with_for_update(of=Delivery, skip_locked=True)
+        async with self._write() as session:
+            found = [(row[0], row[1]) for row in (await session.execute(query)).all()]
+            if found:
+                lease = now + timedelta(seconds=lease_seconds)
+                ids = [d.delivery_id for d, _ in found]
+                await session.execute(update(Delivery).where(Delivery.delivery_id.in_(ids)).values(lease_until=lease))
+        return found
+
+    async def release(self, ids: Sequence[str]) -> None:
+        """Give claimed deliveries back without an attempt."""
+        if ids:
+            async with self._write() as session:
+                await session.execute(update(Delivery).where(Delivery.delivery_id.in_(ids)).values(lease_until=None))
+
+    async def next_due(self, exclude: Iterable[str] = ()) -> datetime | None:
+        """When the next pending delivery (of an unpaused subscription) becomes claimable."""
+        claimable = case((Delivery.lease_until > Delivery.next_at, Delivery.lease_until), else_=Delivery.next_at)
+        query = (
+            select(func.min(claimable))
+            .join(Subscription, Subscription.id == Delivery.subscription_id)
+            .where(Delivery.state == PENDING, Subscription.paused.is_(False))
+        )
+        excluded = list(exclude)
+        if excluded:
+            query = query.where(Delivery.subscription_id.not_in(excluded))
+        async with self._sessions() as session:
+            found = await session.scalar(query)
+        return utc(found) if isinstance(found, datetime) else None
+
+    async def finish(self, outcomes: Sequence[Outcome]) -> None:
+        """Record the attempts and the deliveries' new states in one transaction."""
+        if not outcomes:
+            return
+        attempts = [
+            {
+                "delivery_id": o.delivery.delivery_id,
+                "number": o.delivery.attempts + 1,
+                "at": o.at,
+                "status_code": o.status_code,
+                "latency_seconds": o.latency_seconds,
+                "error": o.error,
+            }
+            for o in outcomes
+            if o.attempted
+        ]
+        changes = [
+            {
+                "delivery_id": o.delivery.delivery_id,
+                "state": o.state,
+                "attempts": o.delivery.attempts + int(o.attempted),
+                "tries": o.delivery.tries + int(o.attempted),
+                "status_code": o.status_code if o.attempted else o.delivery.status_code,
+                "error": o.error if o.attempted else o.delivery.error,
+                "next_at": o.next_at,
+                "lease_until": None,
+                "finished_at": o.at if o.state != PENDING else None,
+            }
+            for o in outcomes
+        ]
+        failing = sorted({o.delivery.subscription_id for o in outcomes if o.state == FAILED})
+        healthy = sorted({o.delivery.subscription_id for o in outcomes if o.state == DELIVERED} - set(failing))
+        now = datetime.now(UTC)
+        async with self._write() as session:
+            if attempts:
+                await session.execute(insert(Attempt), attempts)
+            await session.execute(update(Delivery), changes)
+            if failing:
+                await session.execute(
+                    update(Subscription)
+                    .where(Subscription.id.in_(failing), Subscription.failing_since.is_(None))
+                    .values(failing_since=now)
+                )
+            if healthy:
+                await session.execute(
+                    update(Subscription)
+                    .where(Subscription.id.in_(healthy), Subscription.failing_since.is_not(None))
+                    .values(failing_since=None)
+                )
+
+    async def delivery(self, delivery_id: str) -> tuple[Delivery, list[Attempt]] | None:
+        async with self._sessions() as session:
+            found = await session.get(Delivery, delivery_id)
+            if found is None:
+                return None
+            query = select(Attempt).where(Attempt.delivery_id == delivery_id).order_by(Attempt.number)
+            return found, list((await session.scalars(query)).all())
+
+    async def redeliver(self, delivery_id: str) -> Delivery | None:
+        """Schedule a delivery again from the start of the retry schedule (a delivered one too)."""
+        async with self._write() as session:
+            found = await session.get(Delivery, delivery_id)
+            if found is None or not found.body:
+                return None
+            found.state = PENDING
+            found.tries = 0
+            found.next_at = datetime.now(UTC)
+            found.lease_until = None
+            found.finished_at = None
+            return found
 
     async def deliveries(
         self, subscription_id: str | None = None, application_id: str | None = None, limit: int = 100
     ) -> list[Delivery]:
-        query = select(Delivery).order_by(Delivery.at.desc()).limit(limit)
+        query = select(Delivery).order_by(Delivery.created_at.desc()).limit(limit)
         if subscription_id is not None:
             query = query.where(Delivery.subscription_id == subscription_id)
         if application_id is not None:
@@ -158,12 +307,22 @@ class Store:
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
 
+    async def pending_count(self) -> int:
+        async with self._sessions() as session:
+            return int(
+                await session.scalar(select(func.count()).select_from(Delivery).where(Delivery.state == PENDING)) or 0
+            )
+
+    # Erasure
+
     async def erase(self, application_ids: Sequence[str], erased_at: datetime) -> int:
         """Delete the applications' deliveries and tombstone them; idempotent. Returns the deliveries deleted."""
         ids = sorted(set(application_ids))
         if not ids:
             return 0
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
+            owned = select(Delivery.delivery_id).where(Delivery.application_id.in_(ids))
+            await session.execute(delete(Attempt).where(Attempt.delivery_id.in_(owned)))
             deleted = await session.execute(delete(Delivery).where(Delivery.application_id.in_(ids)))
             known = set(
                 await session.scalars(

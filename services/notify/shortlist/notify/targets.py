@@ -1,18 +1,28 @@
-"""Which URLs may receive webhooks: http(s) only, and no loopback, private or link-local addresses unless allowed."""
+"""Which URLs may receive webhooks: http(s) only, and no loopback, private or link-local addresses unless allowed.
+
+The allow-list names hosts as the URL writes them (a name or an address literal); a name that is not on it
+is checked by the addresses it resolves to, at subscription time and again at every connection
+(``sender.SafeResolver`` connects to the very addresses it checked).
+"""
 
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Lookup = Callable[[str, int], Awaitable[list[IpAddress]]]
+"""Resolves a host name to addresses (the system resolver by default; tests pass a stub)."""
+
+NOT_ALLOWED = "the host is a loopback, private or link-local address; allow it with SHORTLIST_WEBHOOK_ALLOWED_HOSTS"
 
 
 class TargetNotAllowed(Exception):
     """The URL may not receive webhooks. The message names the reason, never the full URL."""
 
 
-def _forbidden(address: IpAddress) -> bool:
+def forbidden(address: IpAddress) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return (
@@ -40,26 +50,41 @@ def parse(url: str) -> tuple[str, int]:
     return parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
 
 
-async def _addresses(host: str, port: int) -> list[IpAddress]:
+def literal(host: str) -> IpAddress | None:
     try:
-        return [ipaddress.ip_address(host)]
+        return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        pass
+        return None
+
+
+async def system_lookup(host: str, port: int) -> list[IpAddress]:
     loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise TargetNotAllowed("the host does not resolve") from exc
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
-async def check(url: str, allowed_hosts: frozenset[str]) -> None:
+async def addresses(
+    host: str, port: int, allowed_hosts: frozenset[str], lookup: Lookup = system_lookup
+) -> list[IpAddress]:
+    """The addresses to connect to for ``host``; TargetNotAllowed when any is forbidden and the host is not allowed."""
+    found = literal(host)
+    if found is not None:
+        resolved = [found]
+    else:
+        try:
+            resolved = await lookup(host, port)
+        except OSError as exc:
+            raise TargetNotAllowed("the host does not resolve") from exc
+    if host in allowed_hosts:
+        return resolved
+    if not resolved or any(forbidden(a) for a in resolved):
+        raise TargetNotAllowed(NOT_ALLOWED)
+    return resolved
+
+
+async def check(url: str, allowed_hosts: frozenset[str], lookup: Lookup = system_lookup) -> None:
     """Raise TargetNotAllowed unless ``url`` may receive webhooks now (its host resolves to public addresses)."""
     host, port = parse(url)
     if host in allowed_hosts:
         return
-    addresses = await _addresses(host, port)
-    if not addresses or any(_forbidden(a) for a in addresses):
-        raise TargetNotAllowed(
-            "the host is a loopback, private or link-local address; allow it with SHORTLIST_WEBHOOK_ALLOWED_HOSTS"
-        )
+    await addresses(host, port, allowed_hosts, lookup)

@@ -1,0 +1,57 @@
+"""``DeliveryAttempted`` on notify.delivered.v1: a delivery's final outcome, or that no subscription matched."""
+
+import uuid
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from prometheus_client import Counter
+
+from shortlist.notify.models import Delivery, utc
+from shortlist.runtime.producer import EventProducer
+from shortlist.v1 import notify_pb2, score_pb2
+
+NO_SUBSCRIBERS = "no_subscribers"
+_NO_SUBSCRIBERS_NAMESPACE = uuid.UUID("5d7c2f0e-3b1a-4c8e-9f6d-2a4b8c1e7f30")
+_ANNOUNCEMENT_NAMESPACE = uuid.UUID("b7d0f3c4-1e2a-4f5b-8c6d-9e0a1b2c3d4e")
+
+DELIVERIES = Counter("shortlist_webhook_deliveries_total", "Webhook deliveries by final outcome", ["outcome"])
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(utc(value))
+    return stamp
+
+
+async def final(producer: EventProducer, delivery: Delivery, duration_seconds: float = 0.0) -> None:
+    """Announce a finished delivery. Its ``ce_id`` is fixed per delivery and attempt count, so announcing
+    again after a crash is deduplicated downstream, while a redelivery is a new event."""
+    event = notify_pb2.DeliveryAttempted(
+        delivery_id=delivery.delivery_id,
+        subscription_id=delivery.subscription_id,
+        application_id=delivery.application_id,
+        job_id=delivery.job_id,
+        event_id=delivery.event_id,
+        attempt=delivery.attempts,
+        outcome=delivery.state,
+        status_code=delivery.status_code or 0,
+        error=delivery.error or "",
+        duration_seconds=duration_seconds,
+        attempted_at=_timestamp(delivery.finished_at or datetime.now(UTC)),
+    )
+    event_id = str(uuid.uuid5(_ANNOUNCEMENT_NAMESPACE, f"{delivery.delivery_id}/{delivery.attempts}"))
+    await producer.publish(event, key=delivery.application_id, event_id=event_id)
+
+
+async def no_subscribers(producer: EventProducer, event_id: str, scored: score_pb2.CvScored) -> None:
+    delivery_id = str(uuid.uuid5(_NO_SUBSCRIBERS_NAMESPACE, event_id))
+    event = notify_pb2.DeliveryAttempted(
+        delivery_id=delivery_id,
+        application_id=scored.application_id,
+        job_id=scored.job_id,
+        event_id=event_id,
+        outcome=NO_SUBSCRIBERS,
+        attempted_at=_timestamp(datetime.now(UTC)),
+    )
+    await producer.publish(event, key=scored.application_id, event_id=delivery_id)
+    DELIVERIES.labels(NO_SUBSCRIBERS).inc()
