@@ -84,15 +84,29 @@ async def _load(stack: Stack, receiver: Receiver, llm: Llm, prometheus: LocalPro
     async with httpx.AsyncClient(base_url=stack.url("notify"), headers=auth(stack), timeout=30) as notify:
         subscription = {"url": receiver.url, "job_id": job["id"]}
         assert (await notify.post("/v1/subscriptions", json=subscription)).status_code == 201
-    # Two waves with scrapes in between, so every counter and histogram rises while Prometheus watches.
+    # Two waves with a successful scrape of every service after each, so every counter and histogram is seen to
+    # rise (a busy service can miss a 1 s scrape while it works, and a rate needs a sample on both sides).
     llm.fake.force("rate_limited", "server_error")
     await _wave(stack, job["id"], 0)
     await _bad_record(stack)
-    await asyncio.sleep(3)
+    await _scraped_since(prometheus, time.time())
     await _wave(stack, job["id"], 2)
     async with httpx.AsyncClient(base_url=stack.url("ingest"), headers=auth(stack), timeout=30) as ingest:
         await wait_for_status(ingest, "observed-poison", {"failed"})
-    await asyncio.sleep(4)  # a few more scrapes and rule evaluations at 1 s
+    await _scraped_since(prometheus, time.time())
+    await asyncio.sleep(3)  # a few more rule evaluations at 1 s
+
+
+async def _scraped_since(prometheus: LocalPrometheus, since: float, services: int = 4) -> None:
+    """Wait until Prometheus holds a successful scrape of every service taken after ``since``."""
+    expr = f"count(timestamp(up == 1) > {since:.3f})"
+    async with httpx.AsyncClient(base_url=prometheus.url, timeout=10) as client:
+        for _ in range(120):
+            result = (await client.get("/api/v1/query", params={"query": expr})).json()["data"]["result"]
+            if result and int(float(result[0]["value"][1])) >= services:
+                return
+            await asyncio.sleep(0.25)
+    raise AssertionError(f"Prometheus scraped not all {services} services within 30 s")
 
 
 @pytest.fixture(scope="module")
