@@ -22,8 +22,8 @@ class Settings(ServiceSettings):
     qdrant_url: str | None = None
     """A Qdrant server; without it qdrant-client's local mode keeps the vectors under ``state_dir/qdrant``."""
     qdrant_api_key: str | None = None
-    embedder: str = "minilm"
-    """``minilm`` (fp32, torch), ``minilm-int8`` (int8, ONNX Runtime, no torch; both offline, CPU) or ``openai``
+    embedder: str = "minilm-int8"
+    """``minilm-int8`` (int8, ONNX Runtime, no torch), ``minilm`` (fp32, torch; both offline, CPU) or ``openai``
     (an OpenAI-compatible embeddings endpoint)."""
     onnx_model_dir: Path | None = None
     """``minilm-int8``: where the exported int8 model is kept (default: ``share/shortlist/models`` of the venv)."""
