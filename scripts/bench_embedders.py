@@ -204,7 +204,9 @@ def main() -> None:
     body = run(folder, args.cvs, args.rounds)
     print(body)
     if not args.no_doc:
-        write_doc(body, "make bench-embed" + (f" PATH={folder}" if folder else ""))
+        write_doc(
+            body, f"python -m scripts.bench_embedders {folder or ''}".strip() + " (the second half of make bench-embed)"
+        )
 
 
 if __name__ == "__main__":

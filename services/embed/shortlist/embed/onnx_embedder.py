@@ -70,6 +70,8 @@ class OnnxMiniLmEmbedder(LocalModel):
     """all-MiniLM-L6-v2 with int8 weights through ONNX Runtime on ``threads`` intra-op threads."""
 
     embedder_id = "minilm-int8"
+    model_name = "all-MiniLM-L6-v2-int8"
+    """What ``CvEmbedded.embedding_model`` (and so the score's audit record) names."""
 
     def __init__(self, threads: int = 2, batch_size: int = 16, model_dir: Path | None = None) -> None:
         super().__init__(threads, batch_size)
