@@ -20,6 +20,8 @@ _TOKENISED_KEPT = 16_384
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
 MAX_WORD_PIECES = 256
+MIN_FILL = 0.75
+"""A batch holds only texts of at least this share of its longest text's word pieces."""
 
 
 class LocalModel:
@@ -73,13 +75,23 @@ class LocalModel:
         ids = self._ids(texts)
         order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        for batch in self._batches(order, [len(row) for row in ids]):
             input_ids, attention_mask = padded([ids[i] for i in batch], self._pad_id())
             pooled = self._forward(input_ids, attention_mask)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             vectors[batch] = pooled / np.maximum(norms, 1e-12)
         return vectors
+
+    def _batches(self, order: list[int], lengths: list[int]) -> list[list[int]]:
+        """``order`` (longest first) cut into batches of at most ``batch_size``, and wherever a text is shorter
+        than ``MIN_FILL`` of its batch's longest: padding a short text to a long one costs more than a call."""
+        batches: list[list[int]] = []
+        for i in order:
+            if batches and len(batches[-1]) < self.batch_size and lengths[i] >= MIN_FILL * lengths[batches[-1][0]]:
+                batches[-1].append(i)
+            else:
+                batches.append([i])
+        return batches
 
     def token_counts(self, texts: list[str]) -> list[int]:
         """Blocking: the number of word pieces the model reads of each text (at most its 256).
