@@ -9,7 +9,8 @@ DEPS := requirements/dev.txt requirements/constraints.txt libs/pyproject.toml cl
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo up test test-fast lint format proto asyncapi bench bench-ingest bench-embed bench-search bench-score \
-	bench-notify eval-ranking dashboards observe prometheus rules capacity deploy-lint deploy-observability image-sizes fuzz
+	bench-notify bench-pipeline eval-ranking dashboards observe prometheus rules capacity deploy-lint deploy-observability \
+	image-sizes fuzz
 
 # Targets that read a folder take it as PATH=<folder> (e.g. make bench-ingest PATH=../shared/data/cv-dev).
 # That replaces the shell's PATH for the recipes, so they get a plain system PATH back here.
@@ -29,6 +30,7 @@ $(STAMP): $(DEPS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/python -m shortlist.embed.onnx_export  # the int8 embedding model, from the packaged weights (no network)
 	touch $@
 
 demo: install ## Start the embedded stack, screen the sample CVs in examples/ and print the ranked shortlist
@@ -112,8 +114,12 @@ bench: bench-embed bench-search bench-score ## Run the benchmarks that need no d
 bench-ingest: install ## Extraction speed on a folder of CVs: make bench-ingest PATH=<folder of PDFs>
 	$(BIN)/python -m scripts.bench_ingest "$(DATA_DIR)"
 
-bench-embed: install ## Raw model throughput vs the embed service end to end (broker included)
+bench-embed: install ## Raw model vs the embed service, then int8 vs fp32 (PATH=<folder> adds their ranking AUC)
 	$(BIN)/python -m scripts.bench_embed
+	$(BIN)/python -m scripts.bench_embedders "$(DATA_DIR)"
+
+bench-pipeline: install ## Upload to score through all four services vs the bare model: make bench-pipeline PATH=<PDFs>
+	$(BIN)/python -m scripts.bench_pipeline "$(DATA_DIR)"
 
 bench-search: install ## 100k chunks in the embedded vector store: search latency and memory
 	$(BIN)/python -m scripts.bench_search

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from shortlist.embed.chunking import Chunk
 from shortlist.embed.config import Settings as EmbedSettings
-from shortlist.embed.embedder import MiniLmEmbedder, Vectors
+from shortlist.embed.embedder import Embedder, Vectors, create_embedder
 from shortlist.embed.evidence import top_chunks
 from shortlist.embed.handlers import cv_chunks, requirement_message
 from shortlist.embed.store import StoredRequirement, chunk_point_id
@@ -105,8 +105,11 @@ def cache_path(folder: Path, categories: Sequence[str], settings: EmbedSettings,
     return CACHE_DIR / f"{digest.hexdigest()[:24]}.pickle"
 
 
-def prepare(folder: Path, jobs_dir: Path = JOBS_DIR, cache: bool = False) -> Corpus:
-    """Extract every CV and embed its chunks once; derive and embed every job's requirements once."""
+def prepare(folder: Path, jobs_dir: Path = JOBS_DIR, cache: bool = False, embedder: Embedder | None = None) -> Corpus:
+    """Extract every CV and embed its chunks once; derive and embed every job's requirements once.
+
+    ``embedder`` defaults to the one the service would use (``SHORTLIST_EMBEDDER``).
+    """
     categories = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(categories) < 2:
         raise SystemExit(f"{folder} needs at least two category subfolders")
@@ -114,8 +117,8 @@ def prepare(folder: Path, jobs_dir: Path = JOBS_DIR, cache: bool = False) -> Cor
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     jobs = load_jobs(jobs_dir, categories)
-    embedder = MiniLmEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
-    cached = cache_path(folder, categories, settings, embedder.model_name) if cache else None
+    embedder = embedder or create_embedder(settings)
+    cached = cache_path(folder, categories, settings, embedder.embedder_id) if cache else None
     if cached is not None and cached.is_file():
         with cached.open("rb") as f:
             rows, skipped = pickle.load(f)  # a file this script wrote under .shortlist/

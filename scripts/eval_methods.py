@@ -6,7 +6,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from scripts.eval_corpus import Corpus, embedded_for
 from shortlist.embed.config import Settings as EmbedSettings
-from shortlist.embed.embedder import MiniLmEmbedder
+from shortlist.embed.local_model import DIMENSION
 from shortlist.score.scorers.base import Thresholds
 from shortlist.score.scorers.rubric import RubricScorer
 
@@ -41,7 +41,7 @@ def embedding_scores(corpus: Corpus) -> Matrix:
     means = []
     for cv in corpus.cvs:
         assert cv.vectors is not None
-        mean = cv.vectors.mean(axis=0) if len(cv.vectors) else np.zeros(MiniLmEmbedder.dimension)
+        mean = cv.vectors.mean(axis=0) if len(cv.vectors) else np.zeros(DIMENSION)
         means.append(mean / (np.linalg.norm(mean) or 1.0))
     return np.asarray(_descriptions(corpus) @ np.stack(means).T, dtype=np.float64)
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from shortlist.embed.config import Settings
 from shortlist.embed.embedder import MiniLmEmbedder, OpenAiEmbedder, create_embedder
+from shortlist.embed.onnx_embedder import OnnxMiniLmEmbedder
 from shortlist.runtime.broker import free_port
 from shortlist.runtime.errors import PermanentError, TransientError
 
@@ -135,7 +136,8 @@ async def test_errors_that_persist_are_transient_and_refused_input_is_permanent(
 
 
 def test_the_embedder_is_chosen_by_setting(server: EmbeddingsServer) -> None:
-    assert isinstance(create_embedder(Settings()), MiniLmEmbedder)
+    assert isinstance(create_embedder(Settings()), OnnxMiniLmEmbedder), "int8 is the default"
+    assert isinstance(create_embedder(Settings(embedder="minilm")), MiniLmEmbedder)
     chosen = create_embedder(
         Settings(embedder="openai", openai_base_url=server.url, openai_embed_model="m", embed_dimension=DIMENSION)
     )

@@ -11,11 +11,11 @@ import pytest
 
 from shortlist.embed.chunking import Chunk
 from shortlist.embed.embedder import Vectors
-from shortlist.embed.store import CvRef, StoredJob, StoredRequirement, VectorStore, chunk_point_id
+from shortlist.embed.store import CvRef, EmbedderMismatch, StoredJob, StoredRequirement, VectorStore, chunk_point_id
 from shortlist.embed.stores import EdgeStore, QdrantServerStore
 
 DIM = 32
-StoreFactory = Callable[[int], VectorStore]
+StoreFactory = Callable[..., VectorStore]
 
 
 def unit(rows: int, seed: int) -> Vectors:
@@ -36,10 +36,10 @@ def job(version: int, texts: list[str], seed: int = 0) -> StoredJob:
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
     """Opens (or reopens) a store of the parametrized kind at the same place in ``tmp_path``."""
 
-    def factory(dimension: int = DIM) -> VectorStore:
+    def factory(dimension: int = DIM, embedder_id: str | None = "minilm") -> VectorStore:
         if request.param == "edge":
-            return EdgeStore(dimension, tmp_path / "edge")
-        return QdrantServerStore(dimension, path=tmp_path / "qdrant")
+            return EdgeStore(dimension, tmp_path / "edge", embedder_id=embedder_id)
+        return QdrantServerStore(dimension, path=tmp_path / "qdrant", embedder_id=embedder_id)
 
     return factory
 
@@ -131,6 +131,30 @@ async def test_a_store_refuses_vectors_of_another_size(open_store: StoreFactory)
     await store.close()
     with pytest.raises(RuntimeError, match="-d vectors"):
         await open_store(DIM * 2).start()
+
+
+async def test_a_store_refuses_vectors_of_another_embedder_and_keeps_them(open_store: StoreFactory) -> None:
+    store = open_store(DIM, "minilm")
+    await store.start()
+    await store.put_chunks(CvRef("app-1", "job-1", "cand-1"), chunks_of(3), ["t"] * 3, unit(3, 1))
+    await store.close()
+    with pytest.raises(EmbedderMismatch, match=r"holds vectors of embedder 'minilm'.*embeds with 'minilm-int8'"):
+        await open_store(DIM, "minilm-int8").start()
+    same = open_store(DIM, "minilm")
+    await same.start()
+    assert await same.count_chunks() == 3, "the refused start changed nothing"
+    await same.close()
+
+
+async def test_a_store_written_before_embedder_ids_holds_fp32_minilm_vectors(open_store: StoreFactory) -> None:
+    store = open_store(384, None)
+    await store.start()
+    await store.close()
+    with pytest.raises(EmbedderMismatch, match="embedder 'minilm'"):
+        await open_store(384, "minilm-int8").start()
+    adopted = open_store(384, "minilm")
+    await adopted.start()
+    await adopted.close()
 
 
 async def test_edge_keeps_payload_indexes_and_finds_after_optimizing(tmp_path: Path) -> None:

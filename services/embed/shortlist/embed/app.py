@@ -24,7 +24,7 @@ def build(settings: Settings | None = None, embedder: Embedder | None = None) ->
     """The embed service. ``embedder`` defaults to ``SHORTLIST_EMBEDDER`` (tests pass one loaded model to share)."""
     settings = settings or Settings()
     model = embedder or create_embedder(settings)
-    store = open_store(settings, model.dimension)
+    store = open_store(settings, model.dimension, model.embedder_id)
     service = Service(settings)
     handlers = EmbedHandlers(settings, model, store, service.producer)
     # Jobs have their own group, so a backlog of CVs never delays the job that parked CVs wait for.

@@ -1,11 +1,13 @@
 """Settings of the embed service (environment variables prefixed ``SHORTLIST_``)."""
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shortlist.runtime.settings import ServiceSettings
 
-EMBEDDERS = ("minilm", "openai")
+EMBEDDERS = ("minilm", "minilm-int8", "openai")
 
 
 class Settings(ServiceSettings):
@@ -20,10 +22,13 @@ class Settings(ServiceSettings):
     qdrant_url: str | None = None
     """A Qdrant server; without it qdrant-client's local mode keeps the vectors under ``state_dir/qdrant``."""
     qdrant_api_key: str | None = None
-    embedder: str = "minilm"
-    """``minilm`` (offline, CPU) or ``openai`` (an OpenAI-compatible embeddings endpoint)."""
+    embedder: str = "minilm-int8"
+    """``minilm-int8`` (int8, ONNX Runtime, no torch), ``minilm`` (fp32, torch; both offline, CPU) or ``openai``
+    (an OpenAI-compatible embeddings endpoint)."""
+    onnx_model_dir: Path | None = None
+    """``minilm-int8``: where the exported int8 model is kept (default: ``share/shortlist/models`` of the venv)."""
     embed_threads: int = 2
-    """Torch intra-op threads of the embedding model."""
+    """Intra-op threads of the embedding model (torch or ONNX Runtime)."""
     embed_batch_size: int = 16
     """Chunks per model batch, gathered across the CVs being handled."""
     embed_max_call_texts: int = 256

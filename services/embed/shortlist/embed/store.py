@@ -24,6 +24,31 @@ INDEXED_FIELDS = {
 _NAMESPACE = uuid.UUID("6f1c2a52-8d0e-5d57-9a43-3c1f3f0e7b21")
 
 
+LEGACY_EMBEDDER = "minilm"
+"""What made the vectors of a store written before embedder ids were stored (the only 384-d embedder then)."""
+
+
+class EmbedderMismatch(RuntimeError):
+    """The store holds vectors of another embedder: they cannot be compared with this embedder's."""
+
+    def __init__(self, collection: str, stored: str, current: str, where: str) -> None:
+        super().__init__(
+            f"collection {collection} at {where} holds vectors of embedder {stored!r}, but this service embeds with "
+            f"{current!r}; vectors of different embedders cannot be compared. Set SHORTLIST_EMBEDDER to the "
+            f"store's embedder, or point the service at an empty store (move the old one aside) and resubmit the CVs."
+        )
+
+
+def check_embedder(collection: str, stored: str | None, current: str | None, dimension: int, where: str) -> None:
+    """Refuse a collection that holds vectors of another embedder (``stored`` None: written before ids were kept)."""
+    if current is None:
+        return
+    if stored is None:
+        stored = LEGACY_EMBEDDER if dimension == 384 else current
+    if stored != current:
+        raise EmbedderMismatch(collection, stored, current, where)
+
+
 def chunk_point_id(application_id: str, index: int) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"chunk:{application_id}:{index}"))
 
@@ -84,9 +109,14 @@ class VectorStore(Protocol):
     """
 
     dimension: int
+    embedder_id: str | None
+    """The embedder whose vectors the store holds, kept with each collection (None: not checked)."""
 
     async def start(self) -> None:
-        """Open the store, creating the collections and payload indexes when missing."""
+        """Open the store, creating the collections and payload indexes when missing.
+
+        Raises ``EmbedderMismatch`` when a collection holds vectors of another embedder.
+        """
 
     async def close(self) -> None: ...
 

@@ -29,6 +29,7 @@ from shortlist.embed.store import (
     ChunkHit,
     CvRef,
     StoredJob,
+    check_embedder,
     chunk_hit,
     chunk_payload,
     chunk_point_id,
@@ -39,6 +40,8 @@ from shortlist.embed.store import (
 log = logging.getLogger(__name__)
 
 OPTIMIZE_MIN_POINTS = 50_000
+EMBEDDER_FILE = "shortlist_embedder.json"
+"""Beside each shard: the embedder whose vectors it holds."""
 _PAGE = 256
 
 T = TypeVar("T")
@@ -49,8 +52,15 @@ def _match(field: str, value: str | int) -> qe.FieldCondition:
 
 
 class EdgeStore:
-    def __init__(self, dimension: int, path: Path, optimize_min_points: int = OPTIMIZE_MIN_POINTS) -> None:
+    def __init__(
+        self,
+        dimension: int,
+        path: Path,
+        optimize_min_points: int = OPTIMIZE_MIN_POINTS,
+        embedder_id: str | None = None,
+    ) -> None:
         self.dimension = dimension
+        self.embedder_id = embedder_id
         self._path = path
         self._optimize_min_points = optimize_min_points
         self._shards: dict[str, qe.EdgeShard] = {}
@@ -189,11 +199,16 @@ class EdgeStore:
             size = json.loads((path / "edge_config.json").read_text()).get("vectors", {}).get("", {}).get("size")
             if size != self.dimension:
                 raise RuntimeError(f"{path.name} holds {size}-d vectors, the embedder makes {self.dimension}-d")
+            marker = path / EMBEDDER_FILE
+            stored = json.loads(marker.read_text()).get("embedder") if marker.exists() else None
+            check_embedder(path.name, stored, self.embedder_id, self.dimension, str(path))
             shard = qe.EdgeShard.load(str(path))
         else:
             path.mkdir(parents=True, exist_ok=True)
             config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=self.dimension, distance=qe.Distance.Cosine))
             shard = qe.EdgeShard.create(str(path), config)
+        if self.embedder_id is not None and not (path / EMBEDDER_FILE).exists():
+            (path / EMBEDDER_FILE).write_text(json.dumps({"embedder": self.embedder_id}))
         indexed = shard.info().payload_schema
         for field in fields:
             if field not in indexed:

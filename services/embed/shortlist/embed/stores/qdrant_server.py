@@ -24,6 +24,7 @@ from shortlist.embed.store import (
     ChunkHit,
     CvRef,
     StoredJob,
+    check_embedder,
     chunk_hit,
     chunk_payload,
     chunk_point_id,
@@ -35,6 +36,8 @@ from shortlist.runtime.errors import TransientError
 _PAGE = 256
 
 T = TypeVar("T")
+EMBEDDER_KEY = "shortlist_embedder"
+"""Collection metadata: the embedder whose vectors the collection holds."""
 
 
 def _match(field: str, value: str) -> models.FieldCondition:
@@ -42,15 +45,27 @@ def _match(field: str, value: str) -> models.FieldCondition:
 
 
 class QdrantServerStore:
-    def __init__(self, dimension: int, path: Path | None = None, url: str | None = None, api_key: str | None = None):
+    def __init__(
+        self,
+        dimension: int,
+        path: Path | None = None,
+        url: str | None = None,
+        api_key: str | None = None,
+        embedder_id: str | None = None,
+    ):
         if (path is None) == (url is None):
             raise ValueError("give either a local path or a server url")
         self.dimension = dimension
+        self.embedder_id = embedder_id
         self._path = path
         self._url = url
         self._api_key = api_key
         self._client: QdrantClient | None = None
         self._lock = threading.Lock()
+
+    @property
+    def _where(self) -> str:
+        return str(self._path) if self._path is not None else str(self._url)
 
     @property
     def is_local(self) -> bool:
@@ -164,18 +179,29 @@ class QdrantServerStore:
                 client = QdrantClient(path=str(self._path))
             else:
                 client = QdrantClient(url=self._url, api_key=self._api_key)
-            for name, fields in INDEXED_FIELDS.items():
-                self._ensure_collection(client, name, fields)
+            try:
+                for name, fields in INDEXED_FIELDS.items():
+                    self._ensure_collection(client, name, fields)
+            except BaseException:
+                client.close()  # local mode holds a lock on its folder until closed
+                raise
             self._client = client
 
     def _ensure_collection(self, client: QdrantClient, name: str, fields: tuple[str, ...]) -> None:
         if client.collection_exists(name):
-            size = _vector_size(client.get_collection(name).config.params.vectors)
+            config = client.get_collection(name).config
+            size = _vector_size(config.params.vectors)
             if size != self.dimension:
                 raise RuntimeError(f"collection {name} holds {size}-d vectors, the embedder makes {self.dimension}-d")
+            stored = (config.metadata or {}).get(EMBEDDER_KEY)
+            check_embedder(name, str(stored) if stored else None, self.embedder_id, self.dimension, self._where)
+            if stored is None and self.embedder_id is not None:
+                client.update_collection(name, metadata={EMBEDDER_KEY: self.embedder_id})
             return
         client.create_collection(
-            name, vectors_config=models.VectorParams(size=self.dimension, distance=models.Distance.COSINE)
+            name,
+            vectors_config=models.VectorParams(size=self.dimension, distance=models.Distance.COSINE),
+            metadata={EMBEDDER_KEY: self.embedder_id} if self.embedder_id else None,
         )
         if not self.is_local:  # local mode has no payload indexes
             for field in fields:
