@@ -16,3 +16,6 @@ OVERRIDES = Counter(
     ["recommendation"],
 )
 ERASURES = Counter("shortlist_ingest_erasures_total", "Candidate erasures applied to ingest's database", ["source"])
+REDRIVEN = Counter(
+    "shortlist_ingest_redriven_total", "Events published again by re-drive, by kind (application, job)", ["kind"]
+)
