@@ -40,6 +40,8 @@ class StackError(RuntimeError):
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
+        # As the servers bind: connections of a process that just died (TIME_WAIT) do not make the port taken.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -231,6 +233,16 @@ class Stack:
         """Start a service that :meth:`kill` stopped, and wait until it is ready."""
         self._spawn(name)
         self._wait_ready((name,))
+
+    def crash(self) -> None:
+        """SIGKILL every service and the embedded broker at once, as a power cut would; then clean up."""
+        for process in self._processes.values():
+            process.popen.kill()
+        if self._broker is not None:
+            self._broker.kill()
+        for process in self._processes.values():
+            process.popen.wait()
+        self.stop()
 
     def restart_broker(self) -> None:
         """SIGKILL the embedded broker and start a new one on the same port: every topic, record and offset is lost."""

@@ -138,7 +138,7 @@ class IngestHandlers:
                 row.score_value = row.score["score"]
                 row.recommendation = row.score["recommendation"]
             row.reach(status, record.envelope.time)
-            if RANK[status] >= RANK["scored"]:
+            if RANK[status] >= RANK["notified"]:
                 work = await session.get(StoredWork, application_id)
                 if work is not None:
                     await session.delete(work)

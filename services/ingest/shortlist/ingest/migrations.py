@@ -135,7 +135,7 @@ def _overrides(connection: Connection) -> None:
 
 
 def _stored_work(connection: Connection) -> None:
-    """The published CvIngested of every application not scored yet, for re-drive after a restart."""
+    """The published CvIngested of every application not notified yet, for re-drive after a restart."""
     Table(
         "stored_work",
         MetaData(),

@@ -104,7 +104,7 @@ class Ingestor:
             row.filename = submission.filename or None
             row.content_hash = submission.content_hash
             row.reach("received", submission.submitted_at or utcnow())
-            if (row.progress or 0) < RANK["scored"]:
+            if (row.progress or 0) < RANK["notified"]:
                 await session.merge(
                     StoredWork(
                         application_id=submission.application_id,

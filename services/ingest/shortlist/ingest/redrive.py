@@ -1,10 +1,11 @@
-"""Re-drive: publish again the work of applications that did not reach ``scored`` in time.
+"""Re-drive: publish again the work of applications that did not get through the pipeline in time.
 
 A broker that keeps records in memory (the embedded Tansu) loses everything in flight when it restarts, and
 a service killed mid-record may leave work no consumer will pick up again. Ingest owns every application's
-status, so it finds those left behind and publishes their stored ``CvIngested`` again with the same ``ce_id``
-(and the job's ``JobPosted`` with its same id, in case embed never saw it). Every step downstream derives its
-event ids from its input's, and stores its effects once per event id, so nothing is done twice.
+status, so it finds those left behind, not yet ``notified`` (a lost ``CvScored`` strands an application after
+scoring as surely as a lost ``CvIngested`` before it), and publishes their stored ``CvIngested`` again with the
+same ``ce_id``, and the job's ``JobPosted`` with its same id in case embed never saw it. Every step downstream
+derives its event ids from its input's and stores its effects once per event id, so nothing is done twice.
 """
 
 import asyncio
@@ -42,15 +43,20 @@ class Redriver:
         self._task: asyncio.Task[None] | None = None
 
     async def redrive(self, older_than_seconds: float | None = None) -> Redriven:
-        """Publish the work of applications not scored, not failed, and untouched for ``older_than_seconds``."""
+        """Publish the work of applications not notified, not failed, and untouched for ``older_than_seconds``.
+
+        An application is re-driven at most ``redrive_max_attempts`` times (a webhook target that is down for
+        good must not make its CV go round for ever).
+        """
         wait = self._settings.redrive_after_seconds if older_than_seconds is None else older_than_seconds
         cutoff = utcnow() - timedelta(seconds=wait)
         query = (
             select(StoredWork, Application.job_id)
             .join(Application, Application.id == StoredWork.application_id)
             .where(
-                Application.progress < RANK["scored"],
+                Application.progress < RANK["notified"],
                 Application.status != "failed",
+                StoredWork.redrives < self._settings.redrive_max_attempts,
                 func.coalesce(StoredWork.redriven_at, StoredWork.stored_at) <= cutoff,
             )
             .order_by(StoredWork.stored_at)
@@ -114,7 +120,7 @@ def redrive_router(redriver: Redriver, keys: KeyRing) -> APIRouter:
             None, ge=0, description="Applications untouched for this long (default: SHORTLIST_REDRIVE_AFTER_SECONDS)"
         ),
     ) -> dict[str, object]:
-        """Publish again the work of applications not scored in time (same event ids: nothing is done twice)."""
+        """Publish again the work of applications not through in time (same event ids: nothing is done twice)."""
         done = await redriver.redrive(older_than_seconds)
         return {"applications": len(done.applications), "jobs": len(done.jobs), "application_ids": done.applications}
 

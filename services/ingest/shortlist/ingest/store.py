@@ -155,9 +155,9 @@ class ErasedApplication(Base):
 
 
 class StoredWork(Base):
-    """The ``CvIngested`` event of an application that is not scored yet, as first published (same ``ce_id``).
+    """The ``CvIngested`` event of an application not through the pipeline yet, as first published (same ``ce_id``).
 
-    Re-drive publishes it again after a restart lost it in flight; deleted once the application is scored.
+    Re-drive publishes it again after a restart lost it in flight; deleted once the application is notified.
     """
 
     __tablename__ = "stored_work"
