@@ -107,6 +107,7 @@ class Outcome:
     failed: dict[str, str]
     webhooks: int
     webhooks_duplicated: int
+    duplicated_across_notify_kill: int
     lag: dict[str, int]
     redriven: int
     settled_after: float
@@ -126,7 +127,8 @@ class Outcome:
         return (
             f"submitted {self.submitted}, scored {self.scored}, scored twice {self.scored_twice},"
             f" stuck {len(self.stuck)}, failed {len(self.failed)}, webhooks received {self.webhooks},"
-            f" duplicated {self.webhooks_duplicated}, re-driven {self.redriven},"
+            f" duplicated {self.webhooks_duplicated} ({self.duplicated_across_notify_kill} across a notify kill),"
+            f" re-driven {self.redriven},"
             f" consumer lag {sum(self.lag.values())}; settled {self.settled_after:.0f} s after the last fault"
         )
 
@@ -144,6 +146,7 @@ def outcome(harness: Harness, accepted: list[str], settled_after: float) -> Outc
         failed={a: status[a] for a in accepted if status.get(a) == "failed"},
         webhooks=harness.receiver.received,
         webhooks_duplicated=harness.receiver.duplicated,
+        duplicated_across_notify_kill=harness.receiver.duplicated_across(harness.notify_kills),
         lag=lag,
         redriven=redriven(harness.state_dir),
         settled_after=settled_after,
@@ -154,6 +157,7 @@ def settle(harness: Harness, accepted: list[str], timeout: float) -> Outcome:
     """Wait until every accepted application is notified (or failed) and no consumer lags; then measure."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
+        harness.stack.check()  # a service that died is an error, not something to wait for
         status = statuses(harness.state_dir)
         done = all(status.get(a) in ("notified", "failed") for a in accepted)
         if done and not any(asyncio.run(consumer_lag(harness.stack.bootstrap)).values()):

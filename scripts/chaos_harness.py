@@ -78,13 +78,16 @@ class WebhookReceiver:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.ids: Counter[str] = Counter()
+        self.arrivals: dict[str, list[float]] = {}
         self._lock = threading.Lock()
         app = FastAPI()
 
         @app.post("/hook")
         async def hook(request: Request) -> dict[str, str]:
+            webhook_id = request.headers.get("webhook-id", "")
             with self._lock:
-                self.ids[request.headers.get("webhook-id", "")] += 1
+                self.ids[webhook_id] += 1
+                self.arrivals.setdefault(webhook_id, []).append(time.monotonic())
             return {"status": "ok"}
 
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
@@ -104,6 +107,12 @@ class WebhookReceiver:
     def duplicated(self) -> int:
         with self._lock:
             return sum(1 for n in self.ids.values() if n > 1)
+
+    def duplicated_across(self, kills: list[float]) -> int:
+        """Webhook ids received twice with a kill of notify between the two: sent, then killed before recorded."""
+        with self._lock:
+            twice = [sorted(times) for times in self.arrivals.values() if len(times) > 1]
+        return sum(1 for times in twice if any(times[0] <= k <= times[-1] for k in kills))
 
     @property
     def received(self) -> int:
@@ -178,6 +187,8 @@ class Harness:
     stack: Stack = field(init=False)
     receiver: WebhookReceiver = field(init=False)
     faults: list[Fault] = field(default_factory=list)
+    notify_kills: list[float] = field(default_factory=list)
+    """When notify was SIGKILLed (alone or with the whole stack), on the monotonic clock."""
 
     def __post_init__(self) -> None:
         self.ports = {name: free_port() for name in SERVICES}
@@ -190,7 +201,7 @@ class Harness:
             "SHORTLIST_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
             "SHORTLIST_RETRY_INITIAL_SECONDS": "0.2",
             "SHORTLIST_RETRY_MAX_SECONDS": "2",
-            "SHORTLIST_REDRIVE_AFTER_SECONDS": "20",
+            "SHORTLIST_REDRIVE_AFTER_SECONDS": "30",
             "SHORTLIST_REDRIVE_INTERVAL_SECONDS": "5",
             **self.env,
         }
@@ -235,6 +246,8 @@ class Harness:
     def kill_and_restart(self, service: str, submitted: int, scored: int) -> Fault:
         def act() -> Iterator[str]:
             pid = self.stack.pid(service)
+            if service == "notify":
+                self.notify_kills.append(time.monotonic())
             self.stack.kill(service)
             self.stack.restart(service)
             yield f" (pid {pid} SIGKILLed)"
@@ -252,6 +265,7 @@ class Harness:
     def restart_everything(self, submitted: int, scored: int) -> Fault:
         def act() -> Iterator[str]:
             pids = [self.stack.pid(name) for name in ("broker", *SERVICES)]
+            self.notify_kills.append(time.monotonic())
             self.stack.crash()
             self.stack = self._new_stack(api_key=self.stack.api_key)
             self.stack.start()
