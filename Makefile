@@ -9,7 +9,7 @@ DEPS := requirements/dev.txt requirements/constraints.txt libs/pyproject.toml cl
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo up test test-fast lint format proto bench bench-ingest bench-embed bench-search bench-score \
-	eval-ranking
+	eval-ranking chaos
 
 # Targets that read a folder take it as PATH=<folder> (e.g. make bench-ingest PATH=../shared/data/cv-dev).
 # That replaces the shell's PATH for the recipes, so they get a plain system PATH back here.
@@ -71,3 +71,6 @@ bench-score: install ## LLM scorer throughput against a local OpenAI-compatible 
 
 eval-ranking: install ## Ranking quality on category folders of CVs: make eval-ranking PATH=<folder>
 	$(BIN)/python -m scripts.eval_ranking "$(DATA_DIR)"
+
+chaos: install ## Kill every part of the stack while 300 CVs flow; check nothing lost or done twice (docs/reliability.md)
+	$(BIN)/python -m scripts.chaos $(if $(DATA_DIR),"$(DATA_DIR)",)

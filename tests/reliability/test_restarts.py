@@ -8,9 +8,11 @@ in ingest's database, rows in score's audit, webhook ids at a receiver, committe
 from collections.abc import Iterator
 
 import pytest
+from typer.testing import CliRunner
 
 from scripts.chaos_checks import Outcome, settle, statuses
 from scripts.chaos_harness import Harness, Submitter, generated_cvs, temporary_state
+from shortlist.cli.main import app
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -68,3 +70,9 @@ def test_each_service_killed_and_the_broker_restarted_while_cvs_flow(harness: Ha
 
     assert_all_scored_once(result, 30)
     assert harness.receiver.received - before == 30
+
+    # Everything got through: `shortlist redrive` finds nothing left behind, even with no waiting time.
+    cli = ["--ingest-url", harness.stack.url("ingest"), "--api-key", harness.stack.api_key]
+    answer = CliRunner().invoke(app, [*cli, "redrive", "--older-than", "0"])
+    assert answer.exit_code == 0, answer.output
+    assert "re-drove 0 application(s)" in answer.output
