@@ -18,10 +18,10 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
     if not sys.platform.startswith("linux"):
         return None
     parent = os.getpid()
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child must not load anything
 
-    def arm() -> None:  # runs in the child between fork and exec: async-signal-safe calls only
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    def arm() -> None:  # runs in the child between fork and exec
+        prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
         if os.getppid() != parent:  # the parent died before the signal was armed
             os._exit(1)
 

@@ -45,8 +45,9 @@ class Redriver:
     async def redrive(self, older_than_seconds: float | None = None) -> Redriven:
         """Publish the work of applications not notified, not failed, and untouched for ``older_than_seconds``.
 
-        An application is re-driven at most ``redrive_max_attempts`` times (a webhook target that is down for
-        good must not make its CV go round for ever).
+        The wait doubles with every re-drive of an application (work that is only slow, in a backlog, is not
+        published again and again), and an application is re-driven at most ``redrive_max_attempts`` times (a
+        webhook target that is down for good must not make its CV go round for ever).
         """
         wait = self._settings.redrive_after_seconds if older_than_seconds is None else older_than_seconds
         cutoff = utcnow() - timedelta(seconds=wait)
@@ -65,7 +66,7 @@ class Redriver:
         done = Redriven()
         async with self._lock:
             async with self._store.sessions() as session:
-                rows = (await session.execute(query)).all()
+                rows = [row for row in (await session.execute(query)).all() if _due(row[0], wait)]
             for job_id in sorted({job_id for _, job_id in rows}):
                 job = await self._store.get_job(job_id)
                 if job is not None:
@@ -109,6 +110,11 @@ class Redriver:
             if self._settings.redrive_interval_seconds <= 0:
                 return
             await asyncio.sleep(self._settings.redrive_interval_seconds)
+
+
+def _due(work: StoredWork, wait: float) -> bool:
+    last = work.redriven_at or work.stored_at
+    return last + timedelta(seconds=wait * 2**work.redrives) <= utcnow()
 
 
 def redrive_router(redriver: Redriver, keys: KeyRing) -> APIRouter:
