@@ -28,13 +28,14 @@ def harness() -> Iterator[Harness]:
 
 
 def assert_all_scored_once(result: Outcome, count: int) -> None:
-    assert result.submitted == count
-    assert result.stuck == [] and result.failed == {}
-    assert result.scored == count
-    assert result.scored_twice == 0
+    figures = f"{result.line()}; refused {result.refused}; lag {result.lag}"
+    assert result.submitted == count, figures
+    assert result.stuck == [] and result.failed == {}, figures
+    assert result.scored == count, figures
+    assert result.scored_twice == 0, figures
     # A webhook can only be sent twice when notify dies between the receiver's answer and its own record of it.
-    assert result.webhooks_duplicated == result.duplicated_across_notify_kill
-    assert all(lag == 0 for lag in result.lag.values()), result.lag
+    assert result.webhooks_duplicated == result.duplicated_across_notify_kill, figures
+    assert all(lag == 0 for lag in result.lag.values()), figures
 
 
 def test_a_whole_stack_restart_with_30_cvs_in_flight_scores_all_30_once_afterwards(harness: Harness) -> None:
@@ -50,7 +51,7 @@ def test_a_whole_stack_restart_with_30_cvs_in_flight_scores_all_30_once_afterwar
     result = settle(harness, accepted, timeout=300)
 
     assert_all_scored_once(result, 30)
-    assert harness.receiver.received == 30  # one webhook id per application
+    assert harness.receiver.received == 30, result.line()  # one webhook id per application
 
 
 def test_each_service_killed_and_the_broker_restarted_while_cvs_flow(harness: Harness) -> None:
@@ -69,7 +70,7 @@ def test_each_service_killed_and_the_broker_restarted_while_cvs_flow(harness: Ha
     result = settle(harness, accepted, timeout=300)
 
     assert_all_scored_once(result, 30)
-    assert harness.receiver.received - before == 30
+    assert harness.receiver.received - before == 30, result.line()
 
     # Everything got through: `shortlist redrive` finds nothing left behind, even with no waiting time.
     cli = ["--ingest-url", harness.stack.url("ingest"), "--api-key", harness.stack.api_key]
