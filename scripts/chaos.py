@@ -92,13 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no CV files in {args.folder}", file=sys.stderr)
         return 2
     source = f"from {args.folder}" if args.folder else "generated (PDF and DOCX in turn)"
-    lines = [f"{len(documents)} CVs {source}, one every {args.pace:g} s; faults while they flow:"]
+    lines: list[str] = []
 
     def say(line: str) -> None:
         print(line, flush=True)
         lines.append(line)
 
-    say(lines[0])
+    say(f"{len(documents)} CVs {source}, one every {args.pace:g} s; faults while they flow:")
     harness, result = run(documents, args.pace, args.timeout, say)
     say(f"result: {result.line()}")
     if result.refused:
