@@ -5,6 +5,7 @@ one by one and the broker restarted (it keeps nothing) while more CVs flow. Chec
 in ingest's database, rows in score's audit, webhook ids at a receiver, committed offsets on the broker.
 """
 
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -25,6 +26,7 @@ def harness() -> Iterator[Harness]:
     running.job_id = running.setup_job()  # type: ignore[attr-defined]
     yield running
     running.stop()
+    shutil.rmtree(running.state_dir, ignore_errors=True)
 
 
 def assert_all_scored_once(result: Outcome, count: int) -> None:
