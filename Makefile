@@ -10,7 +10,7 @@ DEPS := requirements/dev.txt requirements/constraints.txt libs/pyproject.toml cl
 .DEFAULT_GOAL := help
 .PHONY: help install demo up test test-fast lint format proto asyncapi bench bench-ingest bench-embed bench-search bench-score \
 	bench-notify bench-pipeline eval-ranking dashboards observe prometheus rules capacity deploy-lint deploy-observability \
-	image-sizes fuzz
+	image-sizes fuzz chaos
 
 # Targets that read a folder take it as PATH=<folder> (e.g. make bench-ingest PATH=../shared/data/cv-dev).
 # That replaces the shell's PATH for the recipes, so they get a plain system PATH back here.
@@ -132,3 +132,6 @@ bench-notify: install ## Webhook deliveries/s and score-to-receipt delay; exactl
 
 eval-ranking: install ## Ranking quality on category folders of CVs: make eval-ranking PATH=<folder>
 	$(BIN)/python -m scripts.eval_ranking "$(DATA_DIR)"
+
+chaos: install ## Kill every part of the stack while 300 CVs flow; check nothing lost or done twice (docs/reliability.md)
+	$(BIN)/python -m scripts.chaos $(if $(DATA_DIR),"$(DATA_DIR)",)

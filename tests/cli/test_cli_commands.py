@@ -22,6 +22,7 @@ COMMANDS = [
     ["jobs", "create"],
     ["submit"],
     ["ranking"],
+    ["redrive"],
     ["status"],
     ["tail"],
     ["dlt"],

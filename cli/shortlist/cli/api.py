@@ -94,3 +94,8 @@ class IngestClient:
     def ranking(self, job_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("GET", f"/v1/jobs/{job_id}/ranking")
         return result
+
+    def redrive(self, older_than_seconds: float | None = None) -> dict[str, Any]:
+        params = {} if older_than_seconds is None else {"older_than_seconds": older_than_seconds}
+        result: dict[str, Any] = self._request("POST", "/v1/redrive", params=params)
+        return result

@@ -17,7 +17,7 @@ from shortlist.cli.api import ApiError, IngestClient
 from shortlist.cli.demo import run_demo, submit_files
 from shortlist.cli.jobfile import JobFileError, parse_job
 from shortlist.cli.render import application_view, ranking_table
-from shortlist.cli.stack import SERVICES, Stack, StackError, ports_from_env
+from shortlist.cli.stack import SERVICES, Stack, StackError, broker_port_from_env, ports_from_env
 from shortlist.cli.top import top
 
 DEFAULT_INGEST_URL = "http://127.0.0.1:8001"
@@ -109,6 +109,7 @@ def up(
         bootstrap=options(ctx).bootstrap,
         console=err,
         api_key=options(ctx).api_key,
+        broker_port=broker_port_from_env(),
     )
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -168,6 +169,29 @@ def submit(
             err.print(f"[red]{item.path}[/]: {item.error}", highlight=False)
     if failed:
         fail(f"{failed} of {len(results)} file(s) were not accepted")
+
+
+@app.command()
+def redrive(
+    ctx: typer.Context,
+    older_than: Annotated[
+        float | None,
+        typer.Option(
+            "--older-than",
+            min=0,
+            help="Seconds without progress (default: ingest's SHORTLIST_REDRIVE_AFTER_SECONDS; 0: all not scored).",
+        ),
+    ] = None,
+) -> None:
+    """Publish again the work of applications not scored in time (after a broker restart lost it)."""
+    try:
+        with options(ctx).client() as client:
+            answer = client.redrive(older_than)
+    except ApiError as exc:
+        fail(str(exc))
+    err.print(f"re-drove {answer['applications']} application(s) of {answer['jobs']} job(s)")
+    for application_id in answer.get("application_ids", []):
+        typer.echo(application_id)
 
 
 @app.command()

@@ -21,6 +21,8 @@ import httpx
 from rich.console import Console
 from rich.text import Text
 
+from shortlist.cli.stacklock import StackLock, StackLocked
+from shortlist.runtime import lifetime
 from shortlist.runtime.broker import EmbeddedBroker, free_port
 from shortlist.runtime.settings import KafkaSettings
 from shortlist.runtime.topics import ensure_topics
@@ -38,6 +40,8 @@ class StackError(RuntimeError):
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
+        # As the servers bind: connections of a process that just died (TIME_WAIT) do not make the port taken.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -55,6 +59,12 @@ def ports_from_env(env: Mapping[str, str] | None = None) -> dict[str, int]:
     """Ports set through ``SHORTLIST_<SERVICE>_PORT``, else the defaults."""
     env = os.environ if env is None else env
     return {name: int(env.get(f"SHORTLIST_{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()}
+
+
+def broker_port_from_env(env: Mapping[str, str] | None = None) -> int | None:
+    """The embedded broker's port from ``SHORTLIST_BROKER_PORT``; None: 9092, or a free port when that is taken."""
+    value = (os.environ if env is None else env).get("SHORTLIST_BROKER_PORT", "").strip()
+    return int(value) if value else None
 
 
 def resolve_api_keys(explicit: str | None, env: Mapping[str, str]) -> tuple[str, str]:
@@ -122,11 +132,13 @@ class Stack:
         stop_timeout: float = 20.0,
         services: tuple[str, ...] = SERVICES,
         api_key: str | None = None,
+        broker_port: int | None = None,
     ) -> None:
         self.state_dir = Path(state_dir) if state_dir is not None else Path.cwd() / ".shortlist"
         self.ports = {**DEFAULT_PORTS, **(ports or {})}
         self.services = services
         self._bootstrap = bootstrap
+        self._broker_port = broker_port
         self._env = dict(env or {})
         self._console = console or Console(stderr=True)
         self._echo_enabled = echo
@@ -137,6 +149,7 @@ class Stack:
         self._processes: dict[str, _Process] = {}
         self._files: dict[str, IO[str]] = {}
         self._lock = threading.Lock()
+        self._state_lock = StackLock(self.state_dir)
         self.api_keys, self.api_key = resolve_api_keys(api_key, {**os.environ, **self._env})
 
     @property
@@ -167,6 +180,10 @@ class Stack:
 
     def _start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._state_lock.acquire(self.ports, self._bootstrap)
+        except StackLocked as exc:
+            raise StackError(str(exc)) from None
         if self._log_files:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         taken = [
@@ -177,15 +194,63 @@ class Stack:
                 f"port(s) already in use: {', '.join(taken)}. Stop what uses them or set SHORTLIST_<SERVICE>_PORT."
             )
         if self._bootstrap is None:
-            port = DEFAULT_BROKER_PORT if port_is_free(DEFAULT_BROKER_PORT) else free_port()
-            log_file = self.log_dir / "broker.log" if self._log_files else None
-            self._broker = EmbeddedBroker(port=port, log_file=log_file).start()
-            self._say("broker", f"Tansu broker listening on {self._broker.bootstrap}")
-        bootstrap = self.bootstrap
-        run_coroutine(lambda: ensure_topics(KafkaSettings(kafka_bootstrap=bootstrap)))
+            port = self._broker_port or (DEFAULT_BROKER_PORT if port_is_free(DEFAULT_BROKER_PORT) else free_port())
+            self._start_broker(port)
+            self._state_lock.update(self.ports, self.bootstrap)
+        else:
+            self._create_topics()
         for name in self.services:
             self._spawn(name)
-        self._wait_ready()
+        self._wait_ready(self.services)
+
+    def _start_broker(self, port: int) -> None:
+        log_file = self.log_dir / "broker.log" if self._log_files else None
+        self._broker = EmbeddedBroker(port=port, log_file=log_file, die_with_parent=True).start()
+        self._say("broker", f"Tansu broker listening on {self._broker.bootstrap}")
+        self._create_topics()
+
+    def _create_topics(self) -> None:
+        bootstrap = self.bootstrap
+        run_coroutine(lambda: ensure_topics(KafkaSettings(kafka_bootstrap=bootstrap)))
+
+    def pid(self, name: str) -> int | None:
+        """The process id of a service, or of the embedded broker (``broker``)."""
+        if name == "broker":
+            return self._broker.pid if self._broker is not None else None
+        process = self._processes.get(name)
+        return process.popen.pid if process is not None else None
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one service (as a crash would); :meth:`restart` starts it again."""
+        process = self._processes.pop(name)
+        process.popen.kill()
+        process.popen.wait()
+        process.join_output()
+        if process.popen.stdout is not None:
+            process.popen.stdout.close()
+
+    def restart(self, name: str) -> None:
+        """Start a service that :meth:`kill` stopped, and wait until it is ready."""
+        self._spawn(name)
+        self._wait_ready((name,))
+
+    def crash(self) -> None:
+        """SIGKILL every service and the embedded broker at once, as a power cut would; then clean up."""
+        for process in self._processes.values():
+            process.popen.kill()
+        if self._broker is not None:
+            self._broker.kill()
+        for process in self._processes.values():
+            process.popen.wait()
+        self.stop()
+
+    def restart_broker(self) -> None:
+        """SIGKILL the embedded broker and start a new one on the same port: every topic, record and offset is lost."""
+        if self._broker is None:
+            raise StackError("the stack does not run its own broker")
+        port = self._broker.port
+        self._broker.kill()
+        self._start_broker(port)
 
     def _service_env(self, name: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -204,6 +269,7 @@ class Stack:
     def _spawn(self, name: str) -> None:
         if self._log_files:
             self._files[name] = (self.log_dir / f"{name}.log").open("a", encoding="utf-8")
+        lock = self._state_lock.fileno
         popen = subprocess.Popen(
             [sys.executable, "-m", f"shortlist.{name}"],
             env=self._service_env(name),
@@ -211,6 +277,10 @@ class Stack:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # The service dies with the stack even when the stack is SIGKILLed, and holds the state folder's
+            # lock until it has stopped.
+            preexec_fn=lifetime.die_with_parent(signal.SIGTERM),
+            pass_fds=(lock,) if lock is not None else (),
         )
         self._processes[name] = _Process(name, popen, self._write_line)
 
@@ -228,8 +298,8 @@ class Stack:
         text.append(" " + line)
         self._console.print(text, highlight=False, markup=False, soft_wrap=True)
 
-    def _wait_ready(self) -> None:
-        pending = set(self._processes)
+    def _wait_ready(self, names: tuple[str, ...]) -> None:
+        pending = set(names)
         deadline = time.monotonic() + self._ready_timeout
         with httpx.Client(timeout=5.0) as client:
             while pending:
@@ -243,9 +313,9 @@ class Stack:
                         pending.discard(name)
                         self._say(name, f"ready on {self.url(name)}")
                 if pending and time.monotonic() > deadline:
-                    names = ", ".join(sorted(pending))
+                    late = ", ".join(sorted(pending))
                     tails = "\n\n".join(f"--- {n} ---\n{self._processes[n].last_lines()}" for n in sorted(pending))
-                    raise StackError(f"not ready after {self._ready_timeout:.0f} s: {names}\n{tails}")
+                    raise StackError(f"not ready after {self._ready_timeout:.0f} s: {late}\n{tails}")
                 if pending:
                     time.sleep(0.25)
 
@@ -289,6 +359,7 @@ class Stack:
         if self._broker is not None:
             self._broker.stop()
             self._broker = None
+        self._state_lock.release()
 
     def __enter__(self) -> "Stack":
         return self.start()

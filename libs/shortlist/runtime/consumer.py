@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 from opentelemetry import trace
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("shortlist.runtime.consumer")
 
 Handler = Callable[[Record], Awaitable[None]]
+_VANISHED_CHECK_SECONDS = 2.0
 RawRecord: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
@@ -98,8 +100,12 @@ class ConsumerLoop:
         """Consume until ``request_stop``; then let the records in hand finish, commit and return."""
         assert self._consumer is not None, "start() first"
         consumer = self._consumer
+        checked = time.monotonic()
         try:
             while not self._stopping.is_set():
+                if time.monotonic() - checked > _VANISHED_CHECK_SECONDS:
+                    await self._rewind_vanished()
+                    checked = time.monotonic()
                 busy = bool(self._workers)
                 batches = await consumer.getmany(
                     timeout_ms=min(self._settings.consumer_poll_ms, 50) if busy else self._settings.consumer_poll_ms,
@@ -114,6 +120,31 @@ class ConsumerLoop:
                 await self._finish({tp for tp, (task, _) in self._workers.items() if task.done()})
         finally:
             await self.release(set(self._workers))
+
+    async def _rewind_vanished(self) -> None:
+        """Read a partition again from its start when its log ends before our position.
+
+        A broker that lost its log (the embedded Tansu keeps records in memory, so a restart empties every
+        topic) answers fetches beyond the end with no records rather than OFFSET_OUT_OF_RANGE, so the consumer
+        would wait at its old position for ever. Records are idempotent, so reading from the start is safe.
+        """
+        consumer = self._consumer
+        assert consumer is not None
+        for tp in consumer.assignment() - self._workers.keys():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = await consumer.position(tp)
+            if position > highwater:
+                log.warning(
+                    "%s[%d]: position %d is beyond the end of the log (%d); the broker lost it, reading from the start",
+                    tp.topic,
+                    tp.partition,
+                    position,
+                    highwater,
+                )
+                self._done.pop(tp, None)
+                await consumer.seek_to_beginning(tp)
 
     async def release(self, partitions: set[TopicPartition]) -> None:
         """Stop handling ``partitions`` after the records in hand, and commit what is done."""
@@ -142,7 +173,12 @@ class ConsumerLoop:
         assert self._consumer is not None
         offsets = {tp: OffsetAndMetadata(self._done[tp], "") for tp in partitions if tp in self._done}
         if offsets:
-            await self._consumer.commit(offsets)
+            try:
+                await self._consumer.commit(offsets)
+            except KafkaError as exc:
+                # The group moved on (a rebalance, or a broker that restarted and forgot the group): the records
+                # will be delivered again, and every side effect is idempotent.
+                log.warning("commit of %d partition(s) failed, their records will come again: %r", len(offsets), exc)
             for tp in offsets:
                 self._done.pop(tp, None)
 

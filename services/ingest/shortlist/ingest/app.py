@@ -7,7 +7,9 @@ from shortlist.ingest.config import Settings
 from shortlist.ingest.handlers import IngestHandlers
 from shortlist.ingest.metrics import APPLICATIONS
 from shortlist.ingest.pipeline import Ingestor
+from shortlist.ingest.redrive import Redriver, redrive_router
 from shortlist.ingest.store import STATUSES, Store
+from shortlist.runtime.auth import KeyRing
 from shortlist.runtime.http import create_app
 from shortlist.runtime.service import Service
 
@@ -18,8 +20,11 @@ def build(settings: Settings | None = None) -> tuple[Service, FastAPI]:
     store = Store.for_settings(settings.database_url, settings.state_path("ingest.db"))
     ingestor = Ingestor(settings, store, service.producer)
     service.consume(settings.consumer_group, IngestHandlers(store, ingestor).routes())
+    redriver = Redriver(settings, store, service.producer)
     service.on_start(store.create)
+    service.on_start(redriver.start)
     service.on_stop(store.close)
+    service.on_stop(redriver.stop)  # stop hooks run in reverse: the re-drive stops before the store closes
 
     async def count_applications() -> None:
         counts = await store.count_by_status()
@@ -38,6 +43,9 @@ def build(settings: Settings | None = None) -> tuple[Service, FastAPI]:
             return "database unavailable"
         return None
 
-    app = create_app(settings.service_name, readiness, routers=[router(settings, store, ingestor, service.producer)])
+    keys = KeyRing(settings.api_keys)
+    routers = [router(settings, store, ingestor, service.producer), redrive_router(redriver, keys)]
+    app = create_app(settings.service_name, readiness, routers=routers)
     app.state.store = store
+    app.state.redriver = redriver
     return service, app

@@ -111,9 +111,9 @@ def application_router(settings: Settings, store: Store, ingestor: Ingestor, key
             earlier = await store.find_duplicate(job.id, content_hash)
             if earlier is not None:
                 return 200, accepted(earlier.id, job.id, earlier.status, duplicate=True)
-            await ingestor.record_received(submission)
+            event = await ingestor.record_received(submission, extracted)
         try:
-            await ingestor.publish(submission, extracted, job.version)
+            await ingestor.publish(event, job.version)
         except Exception as exc:
             log.warning("publishing CvIngested failed: %r", exc)
             await ingestor.fail(submission.application_id, "broker_unavailable", "the CV could not be published")

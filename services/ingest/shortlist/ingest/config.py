@@ -19,6 +19,13 @@ class Settings(ServiceSettings):
     max_text_chars: int = Field(default=300_000, gt=0)
     max_unzipped_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     extraction_timeout_seconds: float = Field(default=30.0, gt=0)
+    redrive_after_seconds: float = Field(default=600.0, ge=0)
+    """Applications not notified this long after their work was (re-)published are re-driven."""
+    redrive_interval_seconds: float = Field(default=60.0, ge=0)
+    """How often to look for them after the first look at start; 0: only at start and on request."""
+    redrive_start_delay_seconds: float = Field(default=2.0, ge=0)
+    redrive_batch: int = Field(default=1000, gt=0)
+    redrive_max_attempts: int = Field(default=10, gt=0)
 
     @property
     def limits(self) -> Limits:

@@ -19,7 +19,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import delete, select
 
 from shortlist.ingest import metrics
-from shortlist.ingest.store import Application, ErasedApplication, ScoreOverride, Store, utcnow
+from shortlist.ingest.store import Application, ErasedApplication, ScoreOverride, Store, StoredWork, utcnow
 from shortlist.runtime.auth import KeyRing
 from shortlist.runtime.erasure import erasure_request
 from shortlist.runtime.http import ApiError
@@ -53,6 +53,7 @@ async def erase(store: Store, candidate_id: str, application_ids: Iterable[str],
             if ordered:
                 await session.execute(delete(ScoreOverride).where(ScoreOverride.application_id.in_(ordered)))
                 await session.execute(delete(Application).where(Application.id.in_(ordered)))
+                await session.execute(delete(StoredWork).where(StoredWork.application_id.in_(ordered)))
                 known = set(
                     await session.scalars(
                         select(ErasedApplication.application_id).where(ErasedApplication.application_id.in_(ordered))

@@ -9,7 +9,7 @@ from google.protobuf.message import Message
 from shortlist.ingest.erasure import ErasureHandler
 from shortlist.ingest.extraction import ExtractionError
 from shortlist.ingest.pipeline import Ingestor, Submission, derived_id
-from shortlist.ingest.store import Application, Store, utcnow
+from shortlist.ingest.store import RANK, Application, Store, StoredWork, utcnow
 from shortlist.runtime.consumer import Handler
 from shortlist.runtime.errors import PermanentError
 from shortlist.runtime.records import Record
@@ -100,8 +100,8 @@ class IngestHandlers:
             extracted = await self._ingestor.extract(submission)
         except ExtractionError as exc:
             raise PermanentError(exc.code, exc.message) from exc
-        await self._ingestor.record_received(submission)
-        await self._ingestor.publish(submission, extracted, job.version)
+        event = await self._ingestor.record_received(submission, extracted)
+        await self._ingestor.publish(event, job.version)
 
     async def on_ingested(self, record: Record) -> None:
         await self._progress(record, "ingested")
@@ -138,6 +138,10 @@ class IngestHandlers:
                 row.score_value = row.score["score"]
                 row.recommendation = row.score["recommendation"]
             row.reach(status, record.envelope.time)
+            if RANK[status] >= RANK["notified"]:
+                work = await session.get(StoredWork, application_id)
+                if work is not None:
+                    await session.delete(work)
 
     async def on_dead_letter(self, record: Record) -> None:
         original = record.headers.get("dlt-original-topic") or record.topic.removesuffix("-dlt")

@@ -19,3 +19,6 @@ ERASURES = Counter("shortlist_ingest_erasures_total", "Candidate erasures applie
 APPLICATIONS = Gauge(
     "shortlist_applications", "Applications in the status read model, by status (refreshed periodically)", ["status"]
 )
+REDRIVEN = Counter(
+    "shortlist_ingest_redriven_total", "Events published again by re-drive, by kind (application, job)", ["kind"]
+)

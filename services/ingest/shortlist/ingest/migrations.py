@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -133,10 +134,25 @@ def _overrides(connection: Connection) -> None:
     meta.create_all(connection)
 
 
+def _stored_work(connection: Connection) -> None:
+    """The published CvIngested of every application not notified yet, for re-drive after a restart."""
+    Table(
+        "stored_work",
+        MetaData(),
+        Column("application_id", String(128), primary_key=True),
+        Column("event_id", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        _when("stored_at", nullable=False),
+        _when("redriven_at"),
+        Column("redrives", Integer, nullable=False),
+    ).create(connection)
+
+
 STEPS: list[tuple[int, str, Step]] = [
     (1, "jobs, applications, processed events", _baseline),
     (2, "job versions; duplicate lookup by job and content hash", _job_versions),
     (3, "score overrides; erased applications", _overrides),
+    (4, "stored work for re-drive", _stored_work),
 ]
 LATEST = STEPS[-1][0]
 

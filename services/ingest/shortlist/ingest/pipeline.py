@@ -16,7 +16,7 @@ from shortlist.ingest import metrics
 from shortlist.ingest.config import Settings
 from shortlist.ingest.extraction import Extracted, ExtractionError, extract
 from shortlist.ingest.pii import find_pii, redact
-from shortlist.ingest.store import Application, Store, utcnow
+from shortlist.ingest.store import RANK, Application, Store, StoredWork, utcnow
 from shortlist.runtime.errors import PermanentError
 from shortlist.runtime.producer import EventProducer
 from shortlist.v1 import common_pb2, cv_pb2
@@ -45,6 +45,10 @@ class Submission:
     @property
     def content_hash(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
+
+
+def ingested_event_id(application_id: str, content_hash: str) -> str:
+    return derived_id("ingested", application_id, content_hash)
 
 
 class Ingestor:
@@ -77,11 +81,15 @@ class Ingestor:
         metrics.DOCUMENTS.labels(kind, "ok").inc()
         return result
 
-    async def record_received(self, submission: Submission) -> None:
-        """Create (or refresh, on redelivery) the application row in status ``received``.
+    async def record_received(self, submission: Submission, extracted: Extracted) -> cv_pb2.CvIngested:
+        """Create (or refresh, on redelivery) the application row in status ``received``, with its work stored.
 
-        An application whose candidate was erased is not created again (a replayed upstream submission).
+        The ``CvIngested`` event is stored in the same transaction, so re-drive can publish it again whatever
+        happens after this. An application whose candidate was erased is not created again (a replayed upstream
+        submission).
         """
+        candidate_id = submission.candidate_id or derived_id("candidate", submission.application_id)
+        event = build_ingested(submission, extracted, candidate_id)
         async with self._store.application_update(submission.application_id) as update:
             if update is None:
                 raise PermanentError("application_erased", "the candidate of this application was erased")
@@ -90,26 +98,35 @@ class Ingestor:
                 row = Application(id=submission.application_id, job_id=submission.job_id, progress=0)
                 session.add(row)
             row.job_id = submission.job_id
-            row.candidate_id = submission.candidate_id or derived_id("candidate", submission.application_id)
+            row.candidate_id = candidate_id
             row.candidate_name = submission.candidate_name or row.candidate_name
             row.external_id = submission.external_id or row.external_id
             row.filename = submission.filename or None
             row.content_hash = submission.content_hash
             row.reach("received", submission.submitted_at or utcnow())
+            if (row.progress or 0) < RANK["notified"]:
+                await session.merge(
+                    StoredWork(
+                        application_id=submission.application_id,
+                        event_id=ingested_event_id(submission.application_id, submission.content_hash),
+                        payload=event.SerializeToString(),
+                        stored_at=utcnow(),
+                        redrives=0,
+                    )
+                )
+        return event
 
-    async def publish(self, submission: Submission, extracted: Extracted, job_version: int) -> None:
+    async def publish(self, event: cv_pb2.CvIngested, job_version: int) -> None:
         """Publish CvIngested, then mark the application ``ingested``."""
-        candidate_id = submission.candidate_id or derived_id("candidate", submission.application_id)
-        event = build_ingested(submission, extracted, candidate_id)
         await self._producer.publish(
             event,
-            key=submission.application_id,
-            event_id=derived_id("ingested", submission.application_id, submission.content_hash),
+            key=event.application_id,
+            event_id=ingested_event_id(event.application_id, event.content_hash),
         )
-        async with self._store.application_update(submission.application_id) as update:
+        async with self._store.application_update(event.application_id) as update:
             _, row = update or (None, None)
             if row is not None:
-                row.content_type = extracted.content_type
+                row.content_type = event.content_type
                 row.job_version = row.job_version or job_version
                 row.reach("ingested", utcnow())
 

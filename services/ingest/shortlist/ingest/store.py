@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, TypeDecorator, func, select
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, LargeBinary, String, Text, TypeDecorator, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -152,6 +152,22 @@ class ErasedApplication(Base):
 
     application_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     erased_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class StoredWork(Base):
+    """The ``CvIngested`` event of an application not through the pipeline yet, as first published (same ``ce_id``).
+
+    Re-drive publishes it again after a restart lost it in flight; deleted once the application is notified.
+    """
+
+    __tablename__ = "stored_work"
+
+    application_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    redriven_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    redrives: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ProcessedEvent(Base):
