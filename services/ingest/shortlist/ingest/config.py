@@ -19,7 +19,7 @@ class Settings(ServiceSettings):
     max_text_chars: int = Field(default=300_000, gt=0)
     max_unzipped_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     extraction_timeout_seconds: float = Field(default=30.0, gt=0)
-    redrive_after_seconds: float = Field(default=600.0, ge=0)
+    redrive_after_seconds: float = Field(default=600.0, ge=0, le=365 * 24 * 3600)
     """Applications not notified this long after their work was (re-)published are re-driven."""
     redrive_interval_seconds: float = Field(default=60.0, ge=0)
     """How often to look for them after the first look at start; 0: only at start and on request."""

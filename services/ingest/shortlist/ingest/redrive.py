@@ -27,6 +27,9 @@ from shortlist.v1 import cv_pb2
 
 log = logging.getLogger(__name__)
 
+#: A year: with the wait doubled per re-drive, a longer one would pass the largest date there is.
+MAX_WAIT_SECONDS = 365 * 24 * 3600
+
 
 @dataclass
 class Redriven:
@@ -123,7 +126,10 @@ def redrive_router(redriver: Redriver, keys: KeyRing) -> APIRouter:
     @api.post("/redrive", dependencies=[Depends(keys.require("applications:write"))])
     async def redrive(
         older_than_seconds: float | None = Query(
-            None, ge=0, description="Applications untouched for this long (default: SHORTLIST_REDRIVE_AFTER_SECONDS)"
+            None,
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description="Applications untouched this long (default: SHORTLIST_REDRIVE_AFTER_SECONDS), a year at most",
         ),
     ) -> dict[str, object]:
         """Publish again the work of applications not through in time (same event ids: nothing is done twice)."""
