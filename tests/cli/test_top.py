@@ -1,8 +1,9 @@
-"""shortlist top's own arithmetic: Prometheus' histogram quantile and legend templates."""
+"""shortlist top's own arithmetic (Prometheus' histogram quantile, legend templates) and its word on silent services."""
 
 import math
 
-from shortlist.cli.top import fmt, legend, quantile
+from shortlist.cli.top import FromMetrics, fmt, legend, quantile
+from shortlist.runtime.broker import free_port
 
 
 def test_quantile_interpolates_inside_the_bucket_like_prometheus() -> None:
@@ -25,3 +26,10 @@ def test_legend_and_units() -> None:
         "50.0 %",
         "3.00/s",
     )
+
+
+def test_services_that_do_not_answer_are_named_rather_than_shown_as_zero() -> None:
+    source = FromMetrics({"ingest": free_port(), "embed": free_port()})
+    source.read()
+    assert source.unreachable == ["ingest", "embed"]
+    assert "not answering: ingest, embed" in source.name

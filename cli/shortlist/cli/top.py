@@ -83,16 +83,23 @@ class FromMetrics:
     """The same figures from the services' /metrics: rates between two reads, quantiles since start."""
 
     def __init__(self, ports: dict[str, int]) -> None:
-        self.name = "services' /metrics (no Prometheus answered)"
         self.urls = {name: f"http://127.0.0.1:{port}/metrics" for name, port in ports.items()}
         self.previous: tuple[float, dict[str, float]] | None = None
+        self.unreachable: list[str] = []
+
+    @property
+    def name(self) -> str:
+        down = f"; [bold red]not answering: {', '.join(self.unreachable)}[/]" if self.unreachable else ""
+        return f"services' /metrics (no Prometheus answered){down}"
 
     def _samples(self) -> list[tuple[str, dict[str, str], float]]:
         samples = []
-        for url in self.urls.values():
+        self.unreachable = []
+        for service, url in self.urls.items():
             try:
                 text = httpx.get(url, timeout=3).text
             except httpx.HTTPError:
+                self.unreachable.append(service)
                 continue
             for family in text_string_to_metric_families(text):
                 samples += [(s.name, dict(s.labels), float(s.value)) for s in family.samples]
