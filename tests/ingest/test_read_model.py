@@ -9,7 +9,7 @@ import pytest
 from google.protobuf.message import Message
 
 from shortlist.ingest.handlers import IngestHandlers
-from shortlist.ingest.store import Store
+from shortlist.ingest.store import Application, Store
 from shortlist.runtime.events import new_envelope
 from shortlist.runtime.records import Record
 from shortlist.runtime.topics import CV_EMBEDDED, CV_INGESTED, CV_SCORED, CV_SUBMITTED, NOTIFY_DELIVERED, dlt
@@ -152,3 +152,23 @@ async def test_notified_means_delivered_or_nobody_to_tell(
     await handlers.on_delivered(record(NOTIFY_DELIVERED, attempt, app_id))
     row = await store.get_application(app_id)
     assert row is not None and row.status == status
+
+
+async def test_own_cv_ingested_repairs_a_missed_step_and_leaves_a_later_one(
+    store: Store, handlers: IngestHandlers
+) -> None:
+    behind, ahead = str(uuid.uuid4()), str(uuid.uuid4())
+    for app_id in (behind, ahead):
+        await store.add(Application(id=app_id, job_id="j", candidate_id="c", progress=0))
+        async with store.application_update(app_id) as update:
+            assert update is not None and update[1] is not None
+            update[1].reach("received", datetime.now(UTC))
+    await handlers.on_scored(record(CV_SCORED, scored(ahead), ahead))
+
+    for app_id in (behind, ahead):
+        await handlers.on_ingested(record(CV_INGESTED, cv_pb2.CvIngested(application_id=app_id, job_id="j"), app_id))
+
+    repaired = await store.get_application(behind)
+    assert repaired is not None and repaired.status == "ingested" and repaired.ingested_at is not None
+    later = await store.get_application(ahead)
+    assert later is not None and later.status == "scored" and later.score_value == 72.5

@@ -104,6 +104,10 @@ class IngestHandlers:
         await self._ingestor.publish(event, job.version)
 
     async def on_ingested(self, record: Record) -> None:
+        """Mostly a read: an upload here wrote ``ingested`` already (this repairs a crash before that write)."""
+        application_id = getattr(record.message, "application_id", "") or record.key
+        if application_id and await self._store.has_reached(application_id, "ingested"):
+            return
         await self._progress(record, "ingested")
 
     async def on_embedded(self, record: Record) -> None:

@@ -285,6 +285,14 @@ class Store:
             )
             return int(total or 0), list(await session.scalars(query))
 
+    async def has_reached(self, application_id: str, status: str) -> bool:
+        """Whether the application's row already records step ``status`` (one read, no transaction)."""
+        reached_at = getattr(Application, f"{status}_at")
+        query = select(Application.progress, reached_at).where(Application.id == application_id)
+        async with self.sessions() as session:
+            found = (await session.execute(query)).first()
+        return found is not None and found[1] is not None and (found[0] or 0) >= RANK[status]
+
     @asynccontextmanager
     async def application_update(
         self, application_id: str, ce_id: str | None = None, topic: str = ""
