@@ -1,6 +1,7 @@
 """``DeliveryAttempted`` on notify.delivered.v1: a delivery's final outcome, or that no subscription matched."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -17,13 +18,29 @@ _ANNOUNCEMENT_NAMESPACE = uuid.UUID("b7d0f3c4-1e2a-4f5b-8c6d-9e0a1b2c3d4e")
 DELIVERIES = Counter("shortlist_webhook_deliveries_total", "Webhook deliveries by final outcome", ["outcome"])
 
 
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The fields of a finished delivery an announcement carries (a stored ``Delivery`` has them too)."""
+
+    delivery_id: str
+    subscription_id: str
+    application_id: str
+    job_id: str
+    event_id: str
+    attempts: int
+    state: str
+    status_code: int | None
+    error: str | None
+    finished_at: datetime | None
+
+
 def _timestamp(value: datetime) -> Timestamp:
     stamp = Timestamp()
     stamp.FromDatetime(utc(value))
     return stamp
 
 
-async def final(producer: EventProducer, delivery: Delivery, duration_seconds: float = 0.0) -> None:
+async def final(producer: EventProducer, delivery: Delivery | Finished, duration_seconds: float = 0.0) -> None:
     """Announce a finished delivery. Its ``ce_id`` is fixed per delivery and attempt count, so announcing
     again after a crash is deduplicated downstream, while a redelivery is a new event."""
     event = notify_pb2.DeliveryAttempted(

@@ -21,10 +21,10 @@ from prometheus_client import Gauge, Histogram
 from shortlist.notify import announce, metrics
 from shortlist.notify.breaker import CLOSED, OPEN, Endpoint, Endpoints
 from shortlist.notify.config import Settings
-from shortlist.notify.models import DELIVERED, FAILED, PENDING, SKIPPED, Delivery, Subscription, utc
+from shortlist.notify.models import DELIVERED, FAILED, PENDING, SKIPPED, Subscription, utc
 from shortlist.notify.sender import NOT_ALLOWED, Sender, json_headers
 from shortlist.notify.signing import signature_headers
-from shortlist.notify.store import Outcome, Store
+from shortlist.notify.store import Claimed, Outcome, Store
 from shortlist.runtime.metrics import END_TO_END_SECONDS
 from shortlist.runtime.producer import EventProducer
 
@@ -60,7 +60,7 @@ class Worker:
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._sending: set[asyncio.Task[None]] = set()
         self._releasing: set[asyncio.Task[None]] = set()
-        self._queues: defaultdict[str, deque[tuple[Delivery, Subscription]]] = defaultdict(deque)
+        self._queues: defaultdict[str, deque[tuple[Claimed, Subscription]]] = defaultdict(deque)
         self._tasks: list[asyncio.Task[None]] = []
         self._pending_refreshed = 0.0
 
@@ -172,7 +172,7 @@ class Worker:
             self._pending_refreshed = now
             PENDING_DELIVERIES.set(await self._store.pending_count())
 
-    async def _send(self, delivery: Delivery, subscription: Subscription, endpoint: Endpoint) -> None:
+    async def _send(self, delivery: Claimed, subscription: Subscription, endpoint: Endpoint) -> None:
         sent = None
         try:
             now = datetime.now(UTC)
@@ -251,7 +251,7 @@ class Worker:
 
     async def _announce(self, outcome: Outcome) -> None:
         d = outcome.delivery
-        done = Delivery(
+        done = announce.Finished(
             delivery_id=d.delivery_id,
             subscription_id=d.subscription_id,
             application_id=d.application_id,
