@@ -48,6 +48,7 @@ class Worker:
         self._settings = settings
         self._store = store
         self._producer = EventProducer(settings, settings.service_name)
+        self._source = f"/shortlist/{settings.service_name}"
         self._sender = sender
         self._schedule = settings.schedule
         self.endpoints = Endpoints(
@@ -229,7 +230,7 @@ class Worker:
 
     async def _record(self, batch: list[Outcome]) -> None:
         finals = [o for o in batch if o.state != PENDING]
-        await asyncio.gather(*(self._announce(o) for o in finals))
+        await announce.finals(self._producer, self._source, [self._finished(o) for o in finals])
         await self._store.finish(batch)
         for outcome in batch:
             if outcome.state != PENDING:
@@ -249,7 +250,8 @@ class Worker:
                     submitted = utc(outcome.delivery.submitted_at)
                     END_TO_END_SECONDS.labels("delivered").observe((outcome.at - submitted).total_seconds())
 
-    async def _announce(self, outcome: Outcome) -> None:
+    @staticmethod
+    def _finished(outcome: Outcome) -> tuple[announce.Finished, float]:
         d = outcome.delivery
         done = announce.Finished(
             delivery_id=d.delivery_id,
@@ -263,4 +265,4 @@ class Worker:
             error=outcome.error,
             finished_at=outcome.at,
         )
-        await announce.final(self._producer, done, outcome.latency_seconds)
+        return done, outcome.latency_seconds
