@@ -283,11 +283,14 @@ class Store:
     async def matching(self, job_id: str, max_age_seconds: float = 1.0) -> list[Subscription]:
         """Active subscriptions for a job, from a snapshot at most ``max_age_seconds`` old (changes made through
         this store are seen at once; another replica's within that time)."""
-        async with self._snapshot_lock:  # one reload for all the handlers that find it stale
-            now = time.monotonic()
-            if self._snapshot is None or now - self._snapshot[0] > max_age_seconds:
-                self._snapshot = (now, await self.subscriptions())
-        return [s for s in self._snapshot[1] if s.job_id is None or s.job_id == job_id]
+        snapshot = self._snapshot
+        if snapshot is None or time.monotonic() - snapshot[0] > max_age_seconds:
+            async with self._snapshot_lock:  # one reload for all the handlers that find it stale
+                now = time.monotonic()
+                if self._snapshot is None or now - self._snapshot[0] > max_age_seconds:
+                    self._snapshot = (now, await self.subscriptions())
+                snapshot = self._snapshot
+        return [s for s in snapshot[1] if s.job_id is None or s.job_id == job_id]
 
     async def claim(
         self, limit: int, lease_seconds: float, exclude: Iterable[str] = ()
