@@ -1,7 +1,8 @@
 """Webhook delivery: throughput, score-to-receipt delay, exactly-once under failures, isolation from a dead endpoint.
 
-``python -m scripts.bench_notify [--burst N] [--scores N]``: an embedded broker, the notify service as its own
-process (SQLite) and scripts/webhook_receiver.py as another, all on this machine. Phases, one notify process:
+``python -m scripts.bench_notify [--burst N] [--scores N] [--no-chaos]``: an embedded broker, the notify service as
+its own process (SQLite) and scripts/webhook_receiver.py as another, all on this machine. Phases, one notify process
+(``--no-chaos``: the first two only, printed, not written):
 
 1. burst: N scores published at once to 3 subscriptions; deliveries/s from the first publication to the last
    receipt.
@@ -183,7 +184,7 @@ def exactly_once(run: Run, scores: int) -> bool:
     )
 
 
-async def bench(burst: int, chaos_scores: int) -> str:
+async def bench(burst: int, chaos_scores: int, chaos_runs: bool = True) -> str | None:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(log_file=Path(tmp) / "tansu.log") as broker:
         settings = KafkaSettings(kafka_bootstrap=broker.bootstrap)
         await ensure_topics(settings)
@@ -203,6 +204,8 @@ async def bench(burst: int, chaos_scores: int) -> str:
                     paced = await b.run(base, 600, PACED_RATE)
                 print(f"burst: {fast.deliveries} deliveries in {fast.seconds:.2f} s = {fast.rate:.0f}/s", flush=True)
                 print(f"paced {3 * PACED_RATE:.0f}/s: p95 delay {paced.p95 * 1000:.0f} ms", flush=True)
+                if not chaos_runs:
+                    return None
                 chaos: dict[str, list[Run]] = {"without": [], "with": []}
                 with dead_endpoint() as dead:
                     for round_ in range(2):
@@ -268,8 +271,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--burst", type=int, default=3000)
     parser.add_argument("--scores", type=int, default=1000)
+    parser.add_argument("--no-chaos", action="store_true", help="burst and paced phases only; nothing written")
     args = parser.parse_args()
-    body = asyncio.run(bench(args.burst, args.scores))
+    body = asyncio.run(bench(args.burst, args.scores, not args.no_chaos))
+    if body is None:
+        return
     print(body)
     write_section("bench-notify", "make bench-notify", body)
 

@@ -4,9 +4,9 @@ import logging
 from datetime import UTC, datetime
 
 from shortlist.notify import announce
-from shortlist.notify.models import FINAL, PENDING, Delivery
+from shortlist.notify.models import FINAL
 from shortlist.notify.payload import recommendation_name, scored_body
-from shortlist.notify.store import Store, delivery_id
+from shortlist.notify.store import Queued, Store, delivery_id
 from shortlist.notify.worker import Worker
 from shortlist.runtime.errors import PermanentError
 from shortlist.runtime.producer import EventProducer
@@ -45,23 +45,16 @@ class Notifier:
         now = datetime.now(UTC)
         submitted = scored.submitted_at.ToDatetime(tzinfo=UTC) if scored.HasField("submitted_at") else None
         rows = [
-            Delivery(
+            Queued(
                 delivery_id=delivery_id(s.id, event_id),
                 subscription_id=s.id,
                 event_id=event_id,
                 application_id=scored.application_id,
                 job_id=scored.job_id,
-                state=PENDING,
-                attempts=0,
-                tries=0,
-                status_code=None,
-                error=None,
                 body=body,
                 submitted_at=submitted,
                 created_at=now,
                 next_at=now,
-                lease_until=None,
-                finished_at=None,
             )
             for s in subscriptions
         ]

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import secrets
@@ -20,6 +21,7 @@ def generate_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+@functools.lru_cache(maxsize=1024)
 def secret_key(secret: str) -> bytes:
     """The HMAC key of a ``whsec_<base64>`` secret; ValueError when it is not one."""
     if not secret.startswith(SECRET_PREFIX):

@@ -11,9 +11,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shortlist.notify.migrations import migrate
@@ -31,6 +31,39 @@ from shortlist.notify.models import (
 from shortlist.runtime.database import AsyncSession, create_engine, session_factory
 
 _PAIR_NAMESPACE = uuid.UUID("0f7b6a52-95f4-4d1e-9a57-0b3c1e6c2d41")
+_DELIVERIES = cast(Table, Delivery.__table__)
+_ATTEMPTS = cast(Table, Attempt.__table__)
+_CLAIMED_COLUMNS = [
+    _DELIVERIES.c[name]
+    for name in (
+        "delivery_id",
+        "subscription_id",
+        "event_id",
+        "application_id",
+        "job_id",
+        "attempts",
+        "tries",
+        "status_code",
+        "error",
+        "body",
+        "submitted_at",
+        "created_at",
+    )
+]
+_FINISH = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.delivery_id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        attempts=bindparam("b_attempts"),
+        tries=bindparam("b_tries"),
+        status_code=bindparam("b_status_code"),
+        error=bindparam("b_error"),
+        next_at=bindparam("b_next_at"),
+        lease_until=None,
+        finished_at=bindparam("b_finished_at"),
+    )
+)
 
 
 def delivery_id(subscription_id: str, event_id: str) -> str:
@@ -47,11 +80,52 @@ class NewSubscription:
     recommendations: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A new pending delivery as the handler makes it (every column; cheaper to build than an ORM instance)."""
+
+    delivery_id: str
+    subscription_id: str
+    event_id: str
+    application_id: str
+    job_id: str
+    body: str
+    submitted_at: datetime | None
+    created_at: datetime
+    state: str = PENDING
+    attempts: int = 0
+    tries: int = 0
+    status_code: int | None = None
+    error: str | None = None
+    next_at: datetime | None = None
+    lease_until: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A pending delivery leased to this worker: the columns sending and recording it need (plain values, no
+    ORM instance, which costs more per row than the rest of a delivery)."""
+
+    delivery_id: str
+    subscription_id: str
+    event_id: str
+    application_id: str
+    job_id: str
+    attempts: int
+    tries: int
+    status_code: int | None
+    error: str | None
+    body: str
+    submitted_at: datetime | None
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one claimed delivery came to: an attempt (unless ``attempted`` is False) and its next state."""
 
-    delivery: Delivery
+    delivery: Claimed | Delivery
     state: str
     at: datetime
     status_code: int | None = None
@@ -69,6 +143,8 @@ class Store:
         self._snapshot: tuple[float, list[Subscription]] | None = None
         self._write_lock = None if self._postgres else asyncio.Lock()
         self._snapshot_lock = asyncio.Lock()
+        self._enqueued: list[tuple[Sequence[Delivery | Queued], asyncio.Future[list[Delivery] | None]]] = []
+        self._enqueuing: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
@@ -150,59 +226,106 @@ class Store:
 
     # Deliveries
 
-    async def enqueue(self, deliveries: Sequence[Delivery]) -> list[Delivery] | None:
-        """Insert pending deliveries, ignoring pairs already known; returns the rows of the pairs known before, or
-        None (inserting nothing) when the application was erased. One transaction, so an erasure is never missed."""
-        rows = [{c.name: getattr(d, c.name) for c in Delivery.__table__.columns} for d in deliveries]
+    async def enqueue(self, deliveries: Sequence[Delivery | Queued]) -> list[Delivery] | None:
+        """Insert pending deliveries of one score, ignoring pairs already known; returns the rows of the pairs known
+        before, or None (inserting nothing) when the application was erased. Scores queued while a write is under
+        way are written together in the next transaction, each one checked against erasures in that same
+        transaction, so an erasure is never missed; the call returns once its rows are committed."""
+        future: asyncio.Future[list[Delivery] | None] = asyncio.get_running_loop().create_future()
+        self._enqueued.append((deliveries, future))
+        if self._enqueuing is None:
+            self._enqueuing = asyncio.create_task(self._enqueue_all())
+        return await future
+
+    async def _enqueue_all(self) -> None:
+        try:
+            while self._enqueued:
+                batch, self._enqueued = self._enqueued, []
+                try:
+                    results = await self._enqueue_batch([d for d, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._enqueuing = None
+
+    async def _enqueue_batch(self, scores: list[Sequence[Delivery | Queued]]) -> list[list[Delivery] | None]:
+        applications = {d[0].application_id for d in scores if d}
         dialect = postgresql if self._postgres else sqlite
-        statement = dialect.insert(Delivery).on_conflict_do_nothing().returning(Delivery.delivery_id)
+        statement = dialect.insert(_DELIVERIES).on_conflict_do_nothing().returning(_DELIVERIES.c.delivery_id)
+        columns = [c.name for c in _DELIVERIES.columns]
         async with self._write() as session:
-            if await session.get(ErasedApplication, deliveries[0].application_id) is not None:
-                return None
-            inserted = set((await session.scalars(statement, rows)).all())
-            known = [d.delivery_id for d in deliveries if d.delivery_id not in inserted]
-            if not known:
-                return []
-            return list((await session.scalars(select(Delivery).where(Delivery.delivery_id.in_(known)))).all())
+            erased = set(
+                await session.scalars(
+                    select(ErasedApplication.application_id).where(ErasedApplication.application_id.in_(applications))
+                )
+            )
+            kept = [d for ds in scores if ds and ds[0].application_id not in erased for d in ds]
+            rows = [{name: getattr(d, name) for name in columns} for d in kept]
+            inserted = set((await session.scalars(statement, rows)).all()) if rows else set()
+            known_ids = [d.delivery_id for d in kept if d.delivery_id not in inserted]
+            known: dict[str, Delivery] = {}
+            if known_ids:
+                query = select(Delivery).where(Delivery.delivery_id.in_(known_ids))
+                known = {d.delivery_id: d for d in (await session.scalars(query)).all()}
+        return [
+            None
+            if ds and ds[0].application_id in erased
+            else [known[d.delivery_id] for d in ds if d.delivery_id in known]
+            for ds in scores
+        ]
 
     async def matching(self, job_id: str, max_age_seconds: float = 1.0) -> list[Subscription]:
         """Active subscriptions for a job, from a snapshot at most ``max_age_seconds`` old (changes made through
         this store are seen at once; another replica's within that time)."""
-        async with self._snapshot_lock:  # one reload for all the handlers that find it stale
-            now = time.monotonic()
-            if self._snapshot is None or now - self._snapshot[0] > max_age_seconds:
-                self._snapshot = (now, await self.subscriptions())
-        return [s for s in self._snapshot[1] if s.job_id is None or s.job_id == job_id]
+        snapshot = self._snapshot
+        if snapshot is None or time.monotonic() - snapshot[0] > max_age_seconds:
+            async with self._snapshot_lock:  # one reload for all the handlers that find it stale
+                now = time.monotonic()
+                if self._snapshot is None or now - self._snapshot[0] > max_age_seconds:
+                    self._snapshot = (now, await self.subscriptions())
+                snapshot = self._snapshot
+        return [s for s in snapshot[1] if s.job_id is None or s.job_id == job_id]
 
     async def claim(
         self, limit: int, lease_seconds: float, exclude: Iterable[str] = ()
-    ) -> list[tuple[Delivery, Subscription]]:
+    ) -> list[tuple[Claimed, Subscription]]:
         """Due pending deliveries of active, unpaused subscriptions, leased to this worker."""
         now = datetime.now(UTC)
+        subscriptions = cast(Table, Subscription.__table__)
         query = (
-            select(Delivery, Subscription)
-            .join(Subscription, Subscription.id == Delivery.subscription_id)
+            select(*_CLAIMED_COLUMNS)
+            .join(subscriptions, subscriptions.c.id == _DELIVERIES.c.subscription_id)
             .where(
-                Delivery.state == PENDING,
-                Delivery.next_at <= now,
-                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-                Subscription.paused.is_(False),
+                _DELIVERIES.c.state == PENDING,
+                _DELIVERIES.c.next_at <= now,
+                or_(_DELIVERIES.c.lease_until.is_(None), _DELIVERIES.c.lease_until < now),
+                subscriptions.c.paused.is_(False),
             )
-            .order_by(Delivery.next_at)
+            .order_by(_DELIVERIES.c.next_at)
             .limit(limit)
         )
         excluded = list(exclude)
         if excluded:
-            query = query.where(Delivery.subscription_id.not_in(excluded))
+            query = query.where(_DELIVERIES.c.subscription_id.not_in(excluded))
         if self._postgres:
-            query = query.with_for_update(of=Delivery, skip_locked=True)
+            query = query.with_for_update(of=_DELIVERIES, skip_locked=True)
         async with self._write() as session:
-            found = [(row[0], row[1]) for row in (await session.execute(query)).all()]
-            if found:
-                lease = now + timedelta(seconds=lease_seconds)
-                ids = [d.delivery_id for d, _ in found]
-                await session.execute(update(Delivery).where(Delivery.delivery_id.in_(ids)).values(lease_until=lease))
-        return found
+            found = [Claimed(*row) for row in (await session.execute(query)).all()]
+            if not found:
+                return []
+            lease = now + timedelta(seconds=lease_seconds)
+            ids = [d.delivery_id for d in found]
+            leased = update(_DELIVERIES).where(_DELIVERIES.c.delivery_id.in_(ids)).values(lease_until=lease)
+            await session.execute(leased)
+            wanted = {d.subscription_id for d in found}
+            owners = {s.id: s for s in await session.scalars(select(Subscription).where(Subscription.id.in_(wanted)))}
+        return [(d, owners[d.subscription_id]) for d in found]
 
     async def release(self, ids: Sequence[str]) -> None:
         """Give claimed deliveries back without an attempt."""
@@ -243,15 +366,14 @@ class Store:
         ]
         changes = [
             {
-                "delivery_id": o.delivery.delivery_id,
-                "state": o.state,
-                "attempts": o.delivery.attempts + int(o.attempted),
-                "tries": o.delivery.tries + int(o.attempted),
-                "status_code": o.status_code if o.attempted else o.delivery.status_code,
-                "error": o.error if o.attempted else o.delivery.error,
-                "next_at": o.next_at,
-                "lease_until": None,
-                "finished_at": o.at if o.state != PENDING else None,
+                "b_id": o.delivery.delivery_id,
+                "b_state": o.state,
+                "b_attempts": o.delivery.attempts + int(o.attempted),
+                "b_tries": o.delivery.tries + int(o.attempted),
+                "b_status_code": o.status_code if o.attempted else o.delivery.status_code,
+                "b_error": o.error if o.attempted else o.delivery.error,
+                "b_next_at": o.next_at,
+                "b_finished_at": o.at if o.state != PENDING else None,
             }
             for o in outcomes
         ]
@@ -260,8 +382,8 @@ class Store:
         now = datetime.now(UTC)
         async with self._write() as session:
             if attempts:
-                await session.execute(insert(Attempt), attempts)
-            await session.execute(update(Delivery), changes)
+                await session.execute(insert(_ATTEMPTS), attempts)
+            await session.execute(_FINISH, changes)
             if failing:
                 await session.execute(
                     update(Subscription)

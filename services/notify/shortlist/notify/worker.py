@@ -21,10 +21,10 @@ from prometheus_client import Gauge, Histogram
 from shortlist.notify import announce, metrics
 from shortlist.notify.breaker import CLOSED, OPEN, Endpoint, Endpoints
 from shortlist.notify.config import Settings
-from shortlist.notify.models import DELIVERED, FAILED, PENDING, SKIPPED, Delivery, Subscription, utc
+from shortlist.notify.models import DELIVERED, FAILED, PENDING, SKIPPED, Subscription, utc
 from shortlist.notify.sender import NOT_ALLOWED, Sender, json_headers
 from shortlist.notify.signing import signature_headers
-from shortlist.notify.store import Outcome, Store
+from shortlist.notify.store import Claimed, Outcome, Store
 from shortlist.runtime.metrics import END_TO_END_SECONDS
 from shortlist.runtime.producer import EventProducer
 
@@ -48,6 +48,7 @@ class Worker:
         self._settings = settings
         self._store = store
         self._producer = EventProducer(settings, settings.service_name)
+        self._source = f"/shortlist/{settings.service_name}"
         self._sender = sender
         self._schedule = settings.schedule
         self.endpoints = Endpoints(
@@ -60,7 +61,7 @@ class Worker:
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._sending: set[asyncio.Task[None]] = set()
         self._releasing: set[asyncio.Task[None]] = set()
-        self._queues: defaultdict[str, deque[tuple[Delivery, Subscription]]] = defaultdict(deque)
+        self._queues: defaultdict[str, deque[tuple[Claimed, Subscription]]] = defaultdict(deque)
         self._tasks: list[asyncio.Task[None]] = []
         self._pending_refreshed = 0.0
 
@@ -172,7 +173,7 @@ class Worker:
             self._pending_refreshed = now
             PENDING_DELIVERIES.set(await self._store.pending_count())
 
-    async def _send(self, delivery: Delivery, subscription: Subscription, endpoint: Endpoint) -> None:
+    async def _send(self, delivery: Claimed, subscription: Subscription, endpoint: Endpoint) -> None:
         sent = None
         try:
             now = datetime.now(UTC)
@@ -229,7 +230,7 @@ class Worker:
 
     async def _record(self, batch: list[Outcome]) -> None:
         finals = [o for o in batch if o.state != PENDING]
-        await asyncio.gather(*(self._announce(o) for o in finals))
+        await announce.finals(self._producer, self._source, [self._finished(o) for o in finals])
         await self._store.finish(batch)
         for outcome in batch:
             if outcome.state != PENDING:
@@ -249,9 +250,10 @@ class Worker:
                     submitted = utc(outcome.delivery.submitted_at)
                     END_TO_END_SECONDS.labels("delivered").observe((outcome.at - submitted).total_seconds())
 
-    async def _announce(self, outcome: Outcome) -> None:
+    @staticmethod
+    def _finished(outcome: Outcome) -> tuple[announce.Finished, float]:
         d = outcome.delivery
-        done = Delivery(
+        done = announce.Finished(
             delivery_id=d.delivery_id,
             subscription_id=d.subscription_id,
             application_id=d.application_id,
@@ -263,4 +265,4 @@ class Worker:
             error=outcome.error,
             finished_at=outcome.at,
         )
-        await announce.final(self._producer, done, outcome.latency_seconds)
+        return done, outcome.latency_seconds
