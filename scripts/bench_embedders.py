@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts.bench_embed import REQUIREMENTS, generate_cv, service_run, start_service, wait_ready
-from scripts.benchmarks_doc import machine
+from scripts.benchmarks_doc import load_at_start, machine
 from scripts.eval_corpus import prepare
 from scripts.eval_methods import rubric_scores
 from scripts.eval_report import evaluate
@@ -167,7 +167,7 @@ def report(
     under = "met" if int8.rss_mb < 600 else "NOT met"
     checks.append(f"embed service RSS with int8: {int8.rss_mb:.0f} MiB (target < 600: {under})")
     return (
-        f"- machine: {machine()} (shared with other users' test runs while measured)\n"
+        f"- machine: {machine()} ({load_at_start()})\n"
         f"- {chunks} chunks of {cvs} generated CVs (the service's own chunking), {THREADS} intra-op threads and "
         f"batch {BATCH} for both, each model alone through the service's embedding path (tokenised once, "
         "sorted by word pieces); rounds alternate fp32 and int8.\n"

@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from scripts.benchmarks_doc import write_section
+from scripts.benchmarks_doc import load_at_start, write_section
 from shortlist.runtime.broker import EmbeddedBroker, free_port
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.settings import KafkaSettings
@@ -236,8 +236,8 @@ def report(burst: int, fast: Run, paced: Run, chaos: dict[str, list[Run]], score
     requests = sum(c["requests"] for runs in chaos.values() for r in runs for c in r.counts.values())
     duplicates = sum(c["duplicates"] for runs in chaos.values() for r in runs for c in r.counts.values())
     lines = [
-        "One notify process (SQLite), one receiver process and the embedded broker on the same machine, which "
-        "was shared with other engineers' test runs while this ran.",
+        "One notify process (SQLite), one receiver process and the embedded broker on the same machine "
+        f"({load_at_start()}).",
         "",
         "| measure | result |",
         "|---|---|",

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from scripts.benchmarks_doc import write_section
+from scripts.benchmarks_doc import load_at_start, write_section
 from scripts.eval_corpus import JOBS_DIR
 from scripts.pipeline_probe import Processes, cv_texts, two_page_pdf
 from shortlist.cli.stack import SERVICES, Stack
@@ -238,8 +238,8 @@ def report(figures: Figures, folder: Path) -> str:
     )
     return (
         f"{figures.cvs} PDFs from `{folder}` (cycled), {figures.chunks} chunks, one job, embedder "
-        f"`{figures.embedder}`, default settings, {UPLOADS_AT_ONCE} uploads in flight. The machine was shared "
-        "with other users' test runs while measured.\n\n"
+        f"`{figures.embedder}`, default settings, {UPLOADS_AT_ONCE} uploads in flight; "
+        f"{load_at_start()}.\n\n"
         "| figure | value |\n|---|---:|\n"
         f"| pipeline CVs/s, first upload to last score | **{figures.throughput:.2f}** |\n"
         f"| upload to scored, p50 / p95 (s) | {percentile(figures.latencies, 0.5):.1f} / "

@@ -8,6 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+_LOAD_AT_START = os.getloadavg()[0]
+
+
+def load_at_start() -> str:
+    """The 1-minute load average when the benchmark started: others' work on the cores moves every figure."""
+    return f"load average {_LOAD_AT_START:.1f} on {os.cpu_count()} cores when it started"
+
+
 HEADER = "# Benchmarks\n\nEach section is written by the command it names; rerun it to refresh the figures.\n"
 
 

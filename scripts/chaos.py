@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scripts.benchmarks_doc import machine
+from scripts.benchmarks_doc import load_at_start, machine
 from scripts.chaos_checks import SCORED, Outcome, settle, statuses
 from scripts.chaos_harness import Document, Fault, Harness, Submitter, folder_cvs, generated_cvs, temporary_state
 from shortlist.cli.stack import SERVICES
@@ -63,7 +63,7 @@ def write_doc(lines: list[str], command: str) -> None:
     body = "\n".join(
         [
             BEGIN,
-            f"`{command}` on {stamp}, {machine()} (a machine shared with other workloads while it ran):",
+            f"`{command}` on {stamp}, {machine()} ({load_at_start()}):",
             "",
             "```",
             *lines,
