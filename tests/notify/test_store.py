@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from shortlist.notify.migrations import migrate
 from shortlist.notify.models import DELIVERED, FAILED, PENDING, Delivery
+from shortlist.notify.models import Subscription
 from shortlist.notify.store import NewSubscription, Outcome, Store, delivery_id
 from shortlist.runtime.database import database_url
 from tests.conftest import throwaway_postgres
@@ -170,3 +171,26 @@ async def test_an_older_database_is_migrated_with_its_delivery_log(url: str) -> 
         assert await store.redeliver(log["e1"].delivery_id) is None  # no stored payload to send again
     finally:
         await store.stop()
+
+
+async def test_a_subscription_is_matched_at_once_even_when_a_reload_was_reading_before_it_was_added(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_before_the_change = store.subscriptions
+    read_done, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_read(job_id: str | None = None) -> list[Subscription]:
+        rows = await read_before_the_change(job_id)
+        if not release.is_set():
+            read_done.set()
+            await release.wait()
+        return rows
+
+    monkeypatch.setattr(store, "subscriptions", slow_read)
+    reload = asyncio.create_task(store.matching("job-1"))
+    await read_done.wait()
+    added = await store.add_subscription(NewSubscription("https://a.example/hook", SECRET, "job-1"))
+    release.set()
+    await reload
+
+    assert [s.id for s in await store.matching("job-1")] == [added.id]

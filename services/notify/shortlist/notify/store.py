@@ -141,6 +141,7 @@ class Store:
         self._sessions = session_factory(self.engine)
         self._postgres = self.engine.dialect.name == "postgresql"
         self._snapshot: tuple[float, list[Subscription]] | None = None
+        self._subscription_changes = 0
         self._write_lock = None if self._postgres else asyncio.Lock()
         self._snapshot_lock = asyncio.Lock()
         self._enqueued: list[tuple[Sequence[Delivery | Queued], asyncio.Future[list[Delivery] | None]]] = []
@@ -162,8 +163,13 @@ class Store:
 
     # Subscriptions
 
-    async def add_subscription(self, new: NewSubscription) -> Subscription:
+    def _subscriptions_changed(self) -> None:
+        """Called once a subscription change is committed: drops the snapshot, and a reload that read before the
+        commit is not kept (``matching`` compares the count before and after its read)."""
+        self._subscription_changes += 1
         self._snapshot = None
+
+    async def add_subscription(self, new: NewSubscription) -> Subscription:
         subscription = Subscription(
             id=str(uuid.uuid4()),
             url=new.url,
@@ -177,6 +183,7 @@ class Store:
         )
         async with self._write() as session:
             session.add(subscription)
+        self._subscriptions_changed()
         return subscription
 
     async def subscription(self, subscription_id: str) -> Subscription | None:
@@ -193,7 +200,12 @@ class Store:
 
     async def update_subscription(self, subscription_id: str, changes: dict[str, Any]) -> Subscription | None:
         """Apply column changes; resuming a paused subscription makes its pending deliveries due now."""
-        self._snapshot = None
+        try:
+            return await self._update_subscription(subscription_id, changes)
+        finally:
+            self._subscriptions_changed()
+
+    async def _update_subscription(self, subscription_id: str, changes: dict[str, Any]) -> Subscription | None:
         async with self._write() as session:
             found = await session.get(Subscription, subscription_id)
             if found is None or not found.active:
@@ -211,7 +223,12 @@ class Store:
 
     async def deactivate(self, subscription_id: str) -> bool:
         """Remove a subscription; its pending deliveries are skipped."""
-        self._snapshot = None
+        try:
+            return await self._deactivate(subscription_id)
+        finally:
+            self._subscriptions_changed()
+
+    async def _deactivate(self, subscription_id: str) -> bool:
         async with self._write() as session:
             found = await session.get(Subscription, subscription_id)
             if found is None or not found.active:
@@ -288,7 +305,11 @@ class Store:
             async with self._snapshot_lock:  # one reload for all the handlers that find it stale
                 now = time.monotonic()
                 if self._snapshot is None or now - self._snapshot[0] > max_age_seconds:
-                    self._snapshot = (now, await self.subscriptions())
+                    changes, current = -1, []
+                    while changes != self._subscription_changes:
+                        changes = self._subscription_changes
+                        current = await self.subscriptions()
+                    self._snapshot = (now, current)
                 snapshot = self._snapshot
         return [s for s in snapshot[1] if s.job_id is None or s.job_id == job_id]
 
