@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from shortlist.notify.migrations import migrate
-from shortlist.notify.models import DELIVERED, FAILED, PENDING, Delivery
-from shortlist.notify.models import Subscription
+from shortlist.notify.models import DELIVERED, FAILED, PENDING, Delivery, Subscription
 from shortlist.notify.store import NewSubscription, Outcome, Store, delivery_id
 from shortlist.runtime.database import database_url
 from tests.conftest import throwaway_postgres
