@@ -118,3 +118,34 @@ async def test_pending_retries_survive_sigkill_and_complete_once(
     assert {(d["state"], d["attempts"]) for d in log["items"]} == {("delivered", 2)}
     await asyncio.sleep(0.5)
     assert len(receiver.at(path)) == 2 * SCORES  # and nothing sent a third time
+
+
+async def test_answers_received_just_before_sigkill_are_not_sent_again(
+    notify: Notify, receiver: Receiver, producer: EventProducer, unique: str
+) -> None:
+    path = f"/answered-{unique}"
+    notify.start()
+    await notify.ready()
+    api = f"http://127.0.0.1:{notify.port}"
+    async with httpx.AsyncClient(headers={"Authorization": "Bearer test-key"}) as client:
+        response = await client.post(f"{api}/v1/subscriptions", json={"url": receiver.url(path), "job_id": unique})
+        assert response.status_code == 201, response.text
+
+    events = [scored(unique) for _ in range(SCORES)]
+    await asyncio.gather(*(producer.publish(e, key=e.application_id) for e in events))
+    for _ in range(6000):
+        if len(receiver.at(path)) >= SCORES:
+            break
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.005)  # the last answer is on its way back; its outcome is not in the database yet
+    notify.kill()
+    assert len(receiver.at(path)) == SCORES
+
+    notify.start()
+    for _ in range(600):
+        if notify.states() == {"delivered/tried": SCORES}:
+            break
+        await asyncio.sleep(0.05)
+    assert notify.states() == {"delivered/tried": SCORES}
+    await asyncio.sleep(3 * 2)  # three leases: a delivery left leased would have been sent again by now
+    assert len(receiver.at(path)) == SCORES

@@ -418,6 +418,18 @@ class Store:
                     .values(failing_since=None)
                 )
 
+    async def unrecorded(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
+        """The outcomes not in the database yet: their delivery is still pending at the attempt they answered."""
+        ids = list({o.delivery.delivery_id for o in outcomes})
+        current: dict[str, tuple[str, int]] = {}
+        async with self._sessions() as session:
+            for start in range(0, len(ids), 500):
+                query = select(Delivery.delivery_id, Delivery.state, Delivery.attempts).where(
+                    Delivery.delivery_id.in_(ids[start : start + 500])
+                )
+                current.update({row[0]: (row[1], row[2]) for row in (await session.execute(query)).all()})
+        return [o for o in outcomes if current.get(o.delivery.delivery_id) == (PENDING, o.delivery.attempts)]
+
     async def delivery(self, delivery_id: str) -> tuple[Delivery, list[Attempt]] | None:
         async with self._sessions() as session:
             found = await session.get(Delivery, delivery_id)

@@ -6,7 +6,8 @@ queued deliveries back to the database.
 
 It sleeps until the next delivery is due, an endpoint's breaker may probe, a score is queued or a request
 ends (never longer than ``webhook_poll_max_seconds``), so an idle worker does not poll the database.
-Outcomes are written in batches, each after its final outcomes were announced.
+Outcomes are written in batches, each after its final outcomes were announced; each is journaled the moment its
+answer arrives (``journal``), so a killed worker's successor records it instead of sending it again.
 """
 
 import asyncio
@@ -21,6 +22,7 @@ from prometheus_client import Gauge, Histogram
 from shortlist.notify import announce, metrics
 from shortlist.notify.breaker import CLOSED, OPEN, Endpoint, Endpoints
 from shortlist.notify.config import Settings
+from shortlist.notify.journal import Journal
 from shortlist.notify.models import DELIVERED, FAILED, PENDING, SKIPPED, Subscription, utc
 from shortlist.notify.sender import NOT_ALLOWED, Sender, json_headers
 from shortlist.notify.signing import signature_headers
@@ -40,6 +42,7 @@ ATTEMPT_SECONDS = Histogram("shortlist_webhook_attempt_seconds", "Duration of on
 _FLUSH_SIZE = 500
 _FLUSH_WAIT = 0.02
 _PENDING_REFRESH_SECONDS = 5.0
+_RECORD_RETRIES = (0.2, 1.0, 5.0)
 
 
 class Worker:
@@ -64,6 +67,7 @@ class Worker:
         self._queues: defaultdict[str, deque[tuple[Claimed, Subscription]]] = defaultdict(deque)
         self._tasks: list[asyncio.Task[None]] = []
         self._pending_refreshed = 0.0
+        self._journal = Journal(settings.state_dir / "notify-outcomes")
 
     def wake(self) -> None:
         self._wake.set()
@@ -73,6 +77,7 @@ class Worker:
 
     async def start(self) -> None:
         await self._producer.start()
+        await self._replay(self._journal.open())
         self._tasks = [asyncio.create_task(self._claim_loop()), asyncio.create_task(self._record_loop())]
 
     async def stop(self) -> None:
@@ -90,6 +95,16 @@ class Worker:
         with contextlib.suppress(asyncio.CancelledError):
             await self._tasks[1]
         await self._producer.stop()
+        self._journal.close()
+
+    async def _replay(self, journaled: list[Outcome]) -> None:
+        """Record the answers a killed worker journaled but did not record (their deliveries are still leased)."""
+        if not journaled:
+            return
+        missing = await self._store.unrecorded(journaled)
+        await self._record(missing)
+        self._journal.recorded(len(journaled))
+        log.info("recorded %d delivery outcomes from the journal of a stopped worker", len(missing))
 
     async def _claim_loop(self) -> None:
         while True:
@@ -204,6 +219,7 @@ class Worker:
                 outcome = Outcome(delivery, FAILED, **common)  # type: ignore[arg-type]
             else:
                 outcome = Outcome(delivery, PENDING, next_at=at + timedelta(seconds=wait), **common)  # type: ignore[arg-type]
+        self._journal.write(outcome)
         await self._outcomes.put(outcome)
 
     async def _record_loop(self) -> None:
@@ -219,14 +235,26 @@ class Worker:
                 except TimeoutError:
                     break
             try:
-                await self._record(batch)
+                await self._record_with_retries(batch)
                 self._wake.set()  # retries were rescheduled: the next due time may have moved closer
-            except Exception:
-                # Not recorded: the leases run out and the deliveries are sent again (same webhook-id).
-                log.exception("recording %d delivery outcomes failed", len(batch))
             finally:
                 for _ in batch:
                     self._outcomes.task_done()
+
+    async def _record_with_retries(self, batch: list[Outcome]) -> None:
+        for wait in (*_RECORD_RETRIES, None):
+            try:
+                await self._record(batch)
+                self._journal.recorded(len(batch))
+                return
+            except Exception:
+                if wait is None:
+                    # Still in the journal: recorded on the next start, unless the lease ran out and the
+                    # delivery was sent again meanwhile (same webhook-id).
+                    log.exception("recording %d delivery outcomes failed; giving up until restart", len(batch))
+                    return
+                log.warning("recording %d delivery outcomes failed; trying again in %.1f s", len(batch), wait)
+                await asyncio.sleep(wait)
 
     async def _record(self, batch: list[Outcome]) -> None:
         finals = [o for o in batch if o.state != PENDING]
