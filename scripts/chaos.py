@@ -35,6 +35,14 @@ def faults(harness: Harness) -> list[tuple[str, Callable[[int, int], Fault]]]:
     return schedule
 
 
+def _while_webhooks_flow(harness: Harness, more: int = 3, within: float = 60.0) -> None:
+    """Return as soon as the receiver gets ``more`` new webhooks (at most ``within`` s): notify is killed mid-burst."""
+    before = sum(harness.receiver.ids.values())
+    deadline = time.monotonic() + within
+    while sum(harness.receiver.ids.values()) < before + more and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def run(documents: list[Document], pace: float, timeout: float, say: Callable[[str], None]) -> tuple[Harness, Outcome]:
     harness = Harness(temporary_state()).start()
     try:
@@ -42,10 +50,12 @@ def run(documents: list[Document], pace: float, timeout: float, say: Callable[[s
         submitter = Submitter(harness, job_id, documents, pace)
         submitter.start()
         schedule = faults(harness)
-        for index, (_, inject) in enumerate(schedule, start=1):
+        for index, (name, inject) in enumerate(schedule, start=1):
             threshold = index * len(documents) // (len(schedule) + 1)
             while len(submitter.accepted) < threshold and submitter.is_alive():
                 time.sleep(0.2)
+            if name in ("notify", "stack"):
+                _while_webhooks_flow(harness)
             accepted = list(submitter.accepted.values())
             status = statuses(harness.state_dir)
             fault = inject(len(accepted), sum(1 for a in accepted if status.get(a) in SCORED))

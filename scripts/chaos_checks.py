@@ -54,6 +54,15 @@ def _query(database: Path, sql: str) -> list[tuple[object, ...]]:
         return list(connection.execute(sql))
 
 
+def interrupted_webhooks(state_dir: Path) -> set[str]:
+    """Webhook ids with an attempt notify logged as ``interrupted``: in flight when it was killed, so sent again."""
+    sql = (
+        "SELECT DISTINCT d.event_id FROM webhook_attempts a JOIN webhook_deliveries d ON d.delivery_id = a.delivery_id"
+        " WHERE a.error = 'interrupted'"
+    )
+    return {str(row[0]) for row in _query(state_dir / "notify.db", sql)}
+
+
 def statuses(state_dir: Path) -> dict[str, str]:
     return {str(i): str(s) for i, s in _query(state_dir / "ingest.db", "SELECT id, status FROM applications")}
 
@@ -107,7 +116,8 @@ class Outcome:
     failed: dict[str, str]
     webhooks: int
     webhooks_duplicated: int
-    duplicated_across_notify_kill: int
+    duplicated_in_flight: int
+    """Duplicates whose first request was in flight when notify was killed (answer never seen, logged interrupted)."""
     lag: dict[str, int]
     redriven: int
     settled_after: float
@@ -119,7 +129,7 @@ class Outcome:
             self.scored == self.submitted
             and not self.scored_twice
             and not self.stuck
-            and not self.webhooks_duplicated
+            and self.webhooks_duplicated == self.duplicated_in_flight
             and not any(self.lag.values())
         )
 
@@ -127,7 +137,7 @@ class Outcome:
         return (
             f"submitted {self.submitted}, scored {self.scored}, scored twice {self.scored_twice},"
             f" stuck {len(self.stuck)}, failed {len(self.failed)}, webhooks received {self.webhooks},"
-            f" duplicated {self.webhooks_duplicated} ({self.duplicated_across_notify_kill} across a notify kill),"
+            f" duplicated {self.webhooks_duplicated} ({self.duplicated_in_flight} in flight at a notify kill),"
             f" re-driven {self.redriven},"
             f" consumer lag {sum(self.lag.values())}; settled {self.settled_after:.0f} s after the last fault"
         )
@@ -138,6 +148,7 @@ def outcome(harness: Harness, accepted: list[str], settled_after: float, lag: di
     rows = audit_rows(harness.state_dir)
     lag = asyncio.run(consumer_lag(harness.stack.bootstrap)) if lag is None else lag
     scored = [a for a in accepted if status.get(a) in SCORED]
+    duplicated = harness.receiver.duplicated_ids
     return Outcome(
         submitted=len(accepted),
         scored=sum(1 for a in accepted if rows[a] >= 1 and a in scored),
@@ -145,8 +156,8 @@ def outcome(harness: Harness, accepted: list[str], settled_after: float, lag: di
         stuck=[a for a in accepted if status.get(a) not in (*SCORED, "failed")],
         failed={a: status[a] for a in accepted if status.get(a) == "failed"},
         webhooks=harness.receiver.received,
-        webhooks_duplicated=harness.receiver.duplicated,
-        duplicated_across_notify_kill=harness.receiver.duplicated_across(harness.notify_kills),
+        webhooks_duplicated=len(duplicated),
+        duplicated_in_flight=len(duplicated & interrupted_webhooks(harness.state_dir)),
         lag=lag,
         redriven=redriven(harness.state_dir),
         settled_after=settled_after,

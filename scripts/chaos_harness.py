@@ -4,6 +4,10 @@ paced submitter that keeps submitting through every fault, and the faults themse
 Used by ``make chaos`` (scripts/chaos.py) and by the reliability tests.
 """
 
+import contextlib
+import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -13,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import uvicorn
-from fastapi import FastAPI, Request
 
 from shortlist.cli.stack import SERVICES, Stack
 from shortlist.runtime.broker import free_port
@@ -72,56 +74,48 @@ def folder_cvs(folder: Path, count: int) -> list[Document]:
 
 
 class WebhookReceiver:
-    """A local webhook endpoint that answers 200 and counts every ``webhook-id`` it receives."""
+    """A local webhook endpoint in its own process (``chaos_receiver``) that answers 200 and logs every
+    ``webhook-id`` it receives to a file in the state folder."""
 
-    def __init__(self) -> None:
+    def __init__(self, state_dir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/hook"
-        self.ids: Counter[str] = Counter()
-        self.arrivals: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-        app = FastAPI()
-
-        @app.post("/hook")
-        async def hook(request: Request) -> dict[str, str]:
-            webhook_id = request.headers.get("webhook-id", "")
-            with self._lock:
-                self.ids[webhook_id] += 1
-                self.arrivals.setdefault(webhook_id, []).append(time.monotonic())
-            return {"status": "ok"}
-
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, name="webhook receiver", daemon=True)
+        self.log = state_dir / "receiver.log"
+        self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "WebhookReceiver":
-        self._thread.start()
-        while not self._server.started:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.log.touch()
+        command = [sys.executable, "-m", "scripts.chaos_receiver", str(self.port), str(self.log)]
+        self._process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
+        for _ in range(500):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return self
+            if self._process.poll() is not None:
+                break
             time.sleep(0.02)
-        return self
+        raise RuntimeError(f"the webhook receiver did not start on port {self.port}")
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+
+    @property
+    def ids(self) -> Counter[str]:
+        return Counter(self.log.read_text("utf-8").split())
+
+    @property
+    def duplicated_ids(self) -> set[str]:
+        return {webhook_id for webhook_id, n in self.ids.items() if n > 1}
 
     @property
     def duplicated(self) -> int:
-        with self._lock:
-            return sum(1 for n in self.ids.values() if n > 1)
-
-    def duplicated_across(self, kills: list[float], slack: float = 15.0) -> int:
-        """Webhook ids received twice with a kill of notify between the two: sent, then killed before recorded.
-
-        A request is handled here a little after it was sent (this process is busy too), so the kill may come
-        up to ``slack`` seconds before the first copy is seen.
-        """
-        with self._lock:
-            twice = [sorted(times) for times in self.arrivals.values() if len(times) > 1]
-        return sum(1 for times in twice if any(times[0] - slack <= k <= times[-1] for k in kills))
+        return len(self.duplicated_ids)
 
     @property
     def received(self) -> int:
-        with self._lock:
-            return len(self.ids)
+        return len(self.ids)
 
 
 class Submitter(threading.Thread):
@@ -191,13 +185,11 @@ class Harness:
     stack: Stack = field(init=False)
     receiver: WebhookReceiver = field(init=False)
     faults: list[Fault] = field(default_factory=list)
-    notify_kills: list[float] = field(default_factory=list)
-    """When notify was SIGKILLed (alone or with the whole stack), on the monotonic clock."""
 
     def __post_init__(self) -> None:
         self.ports = {name: free_port() for name in SERVICES}
         self.broker_port = free_port()
-        self.receiver = WebhookReceiver()
+        self.receiver = WebhookReceiver(self.state_dir)
         self.stack = self._new_stack(api_key=None)
 
     def _new_stack(self, api_key: str | None) -> Stack:
@@ -250,8 +242,6 @@ class Harness:
     def kill_and_restart(self, service: str, submitted: int, scored: int) -> Fault:
         def act() -> Iterator[str]:
             pid = self.stack.pid(service)
-            if service == "notify":
-                self.notify_kills.append(time.monotonic())
             self.stack.kill(service)
             self.stack.restart(service)
             yield f" (pid {pid} SIGKILLed)"
@@ -269,7 +259,6 @@ class Harness:
     def restart_everything(self, submitted: int, scored: int) -> Fault:
         def act() -> Iterator[str]:
             pids = [self.stack.pid(name) for name in ("broker", *SERVICES)]
-            self.notify_kills.append(time.monotonic())
             self.stack.crash()
             self.stack = self._new_stack(api_key=self.stack.api_key)
             self.stack.start()

@@ -149,3 +149,30 @@ async def test_answers_received_just_before_sigkill_are_not_sent_again(
     assert notify.states() == {"delivered/tried": SCORES}
     await asyncio.sleep(3 * 2)  # three leases: a delivery left leased would have been sent again by now
     assert len(receiver.at(path)) == SCORES
+
+
+async def test_a_request_in_flight_at_sigkill_is_logged_as_interrupted_and_sent_again_at_once(
+    notify: Notify, receiver: Receiver, producer: EventProducer, unique: str
+) -> None:
+    path = f"/in-flight-{unique}"
+    receiver.script[path] = ["hang"]  # the first request gets no answer before notify dies
+    notify.start()
+    await notify.ready()
+    api = f"http://127.0.0.1:{notify.port}"
+    async with httpx.AsyncClient(headers={"Authorization": "Bearer test-key"}) as client:
+        response = await client.post(f"{api}/v1/subscriptions", json={"url": receiver.url(path), "job_id": unique})
+        assert response.status_code == 201, response.text
+    event = scored(unique)
+    await producer.publish(event, key=event.application_id)
+    assert len(await receiver.wait_for(path, 1)) == 1
+    notify.kill()
+
+    notify.start()
+    assert len(await receiver.wait_for(path, 2, within=30)) == 2
+    for _ in range(600):
+        if notify.states() == {"delivered/tried": 1}:
+            break
+        await asyncio.sleep(0.05)
+    with contextlib.closing(sqlite3.connect(notify.db, timeout=10)) as db:
+        attempts = db.execute("SELECT number, status_code, error FROM webhook_attempts ORDER BY number").fetchall()
+    assert attempts == [(1, None, "interrupted"), (2, 200, None)]

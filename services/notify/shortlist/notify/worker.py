@@ -103,7 +103,7 @@ class Worker:
             return
         missing = await self._store.unrecorded(journaled)
         await self._record(missing)
-        self._journal.recorded(len(journaled))
+        self._journal.recorded(journaled)
         log.info("recorded %d delivery outcomes from the journal of a stopped worker", len(missing))
 
     async def _claim_loop(self) -> None:
@@ -194,6 +194,7 @@ class Worker:
             now = datetime.now(UTC)
             body = delivery.body.encode()
             headers = json_headers(signature_headers(subscription.secrets(now), delivery.event_id, body))
+            self._journal.begin(delivery)
             sent = await self._sender.post(subscription.url, headers, body)
         finally:
             # A refusal (4xx other than 408/425/429) says the endpoint is up, nothing about its health.
@@ -245,7 +246,7 @@ class Worker:
         for wait in (*_RECORD_RETRIES, None):
             try:
                 await self._record(batch)
-                self._journal.recorded(len(batch))
+                self._journal.recorded(batch)
                 return
             except Exception:
                 if wait is None:
