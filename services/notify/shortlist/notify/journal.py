@@ -58,7 +58,9 @@ def _claimed(d: Claimed) -> dict[str, Any]:
 
 
 def encode_begin(delivery: Claimed) -> bytes:
-    return json.dumps({"begin": _claimed(delivery)}, separators=(",", ":")).encode() + b"\n"
+    """Only what recording an interrupted attempt needs: the request's outcome is unknown, nothing is announced."""
+    begun = [delivery.delivery_id, delivery.subscription_id, delivery.attempts, delivery.tries]
+    return json.dumps({"begin": begun}, separators=(",", ":")).encode() + b"\n"
 
 
 def encode(outcome: Outcome) -> bytes:
@@ -85,7 +87,10 @@ def decode(line: bytes) -> Claimed | Outcome:
     """One journal line: a request that started, or an answer. The body is not journaled (not needed to record)."""
     fields: dict[str, Any] = json.loads(line)
     if "begin" in fields:
-        return _decode_claimed(fields["begin"])
+        delivery_id, subscription_id, attempts, tries = fields["begin"]
+        return Claimed(
+            delivery_id, subscription_id, "", "", "", int(attempts), int(tries), None, None, "", None, datetime.min
+        )
     claimed = _decode_claimed(fields.pop("delivery"))
     for name in _DATES:
         fields[name] = _parse(fields[name])
