@@ -98,6 +98,7 @@ def report(corpus: Corpus, figures: dict[str, Figures], command: str) -> str:
             "",
             f"- command: `{command}`",
             f"- machine: {machine()}",
+            f"- embedding model: {corpus.model}",
             f"- time: {timing}",
         ]
     )
