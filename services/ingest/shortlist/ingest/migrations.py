@@ -1,19 +1,12 @@
 """Versioned schema migrations for ingest's database, on SQLite and PostgreSQL.
 
-A ``schema_version`` table lists the steps applied. Steps run in order, each once, in one transaction;
-on PostgreSQL an advisory lock keeps two replicas starting together from migrating at the same time.
-A step's tables are written out as they were at that version, never taken from the current models.
-To change the schema, append a step; never edit an applied one.
+The runner is ``shortlist.runtime.migrations``; to change the schema, append a step, never edit an applied one.
 """
-
-from collections.abc import Callable
-from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
     Column,
     Connection,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -22,18 +15,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    func,
-    inspect,
-    select,
     text,
 )
 
-Step = Callable[[Connection], None]
-_LOCK_ID = 7_341_003
-
-
-def _when(name: str, nullable: bool = True) -> Column[datetime]:
-    return Column(name, DateTime(timezone=True), nullable=nullable)
+from shortlist.runtime.migrations import Migrations, when
 
 
 def _baseline(connection: Connection) -> None:
@@ -47,7 +32,7 @@ def _baseline(connection: Connection) -> None:
         Column("title", String(300), nullable=False),
         Column("description", Text, nullable=False),
         Column("requirements", JSON, nullable=False),
-        _when("created_at", nullable=False),
+        when("created_at", nullable=False),
     )
     applications = Table(
         "applications",
@@ -67,11 +52,11 @@ def _baseline(connection: Connection) -> None:
         Column("failure_message", Text),
         Column("failure_step", String(20)),
         Column("failure_rank", Integer),
-        *(_when(f"{step}_at") for step in ("received", "ingested", "embedded", "scored", "notified", "failed")),
+        *(when(f"{step}_at") for step in ("received", "ingested", "embedded", "scored", "notified", "failed")),
         Column("score", JSON),
         Column("score_value", Float),
         Column("recommendation", String(20)),
-        _when("updated_at", nullable=False),
+        when("updated_at", nullable=False),
     )
     for column in ("job_id", "candidate_id", "content_hash", "status", "score_value"):
         Index(f"ix_applications_{column}", applications.c[column])
@@ -80,7 +65,7 @@ def _baseline(connection: Connection) -> None:
         meta,
         Column("ce_id", String(200), primary_key=True),
         Column("topic", String(200), nullable=False),
-        _when("processed_at", nullable=False),
+        when("processed_at", nullable=False),
     )
     meta.create_all(connection, checkfirst=True)
 
@@ -96,7 +81,7 @@ def _job_versions(connection: Connection) -> None:
         Column("title", String(300), nullable=False),
         Column("description", Text, nullable=False),
         Column("requirements", JSON, nullable=False),
-        _when("created_at", nullable=False),
+        when("created_at", nullable=False),
     )
     versions.create(connection)
     connection.execute(
@@ -122,14 +107,14 @@ def _overrides(connection: Connection) -> None:
         Column("reviewer", String(200)),
         Column("computed_score", Float),
         Column("computed_recommendation", String(20)),
-        _when("created_at", nullable=False),
+        when("created_at", nullable=False),
     )
     Index("ix_score_overrides_application_id", overrides.c.application_id)
     Table(
         "erased_applications",
         meta,
         Column("application_id", String(128), primary_key=True),
-        _when("erased_at", nullable=False),
+        when("erased_at", nullable=False),
     )
     meta.create_all(connection)
 
@@ -142,48 +127,22 @@ def _stored_work(connection: Connection) -> None:
         Column("application_id", String(128), primary_key=True),
         Column("event_id", String(200), nullable=False),
         Column("payload", LargeBinary, nullable=False),
-        _when("stored_at", nullable=False),
-        _when("redriven_at"),
+        when("stored_at", nullable=False),
+        when("redriven_at"),
         Column("redrives", Integer, nullable=False),
     ).create(connection)
 
 
-STEPS: list[tuple[int, str, Step]] = [
-    (1, "jobs, applications, processed events", _baseline),
-    (2, "job versions; duplicate lookup by job and content hash", _job_versions),
-    (3, "score overrides; erased applications", _overrides),
-    (4, "stored work for re-drive", _stored_work),
-]
-LATEST = STEPS[-1][0]
-
-_meta = MetaData()
-schema_version = Table(
+MIGRATIONS = Migrations(
     "schema_version",
-    _meta,
-    Column("version", Integer, primary_key=True),
-    Column("description", String(200), nullable=False),
-    _when("applied_at", nullable=False),
+    7_341_003,
+    [
+        (1, "jobs, applications, processed events", _baseline),
+        (2, "job versions; duplicate lookup by job and content hash", _job_versions),
+        (3, "score overrides; erased applications", _overrides),
+        (4, "stored work for re-drive", _stored_work),
+    ],
 )
-
-
-def current_version(connection: Connection) -> int:
-    if not inspect(connection).has_table("schema_version"):
-        return 0
-    return int(connection.execute(select(func.coalesce(func.max(schema_version.c.version), 0))).scalar_one())
-
-
-def migrate(connection: Connection, target: int = LATEST) -> list[int]:
-    """Apply the steps after the current version up to ``target``; returns the versions applied."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK_ID})"))
-    _meta.create_all(connection, checkfirst=True)
-    applied = []
-    current = current_version(connection)
-    for version, description, step in STEPS:
-        if current < version <= target:
-            step(connection)
-            connection.execute(
-                schema_version.insert().values(version=version, description=description, applied_at=datetime.now(UTC))
-            )
-            applied.append(version)
-    return applied
+LATEST = MIGRATIONS.latest
+current_version = MIGRATIONS.current_version
+migrate = MIGRATIONS.migrate

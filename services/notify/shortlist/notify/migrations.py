@@ -1,19 +1,12 @@
 """Versioned schema migrations for notify's database, on SQLite and PostgreSQL.
 
-A ``schema_version`` table lists the steps applied. Steps run in order, each once, in one transaction;
-on PostgreSQL an advisory lock keeps two replicas starting together from migrating at the same time.
-A step's tables are written out as they were at that version, never taken from the current models.
-To change the schema, append a step; never edit an applied one.
+The runner is ``shortlist.runtime.migrations``; to change the schema, append a step, never edit an applied one.
 """
-
-from collections.abc import Callable
-from datetime import UTC, datetime
 
 from sqlalchemy import (
     Boolean,
     Column,
     Connection,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -21,18 +14,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    func,
-    inspect,
-    select,
     text,
 )
 
-Step = Callable[[Connection], None]
-_LOCK_ID = 7_341_004
-
-
-def _when(name: str, nullable: bool = True) -> Column[datetime]:
-    return Column(name, DateTime(timezone=True), nullable=nullable)
+from shortlist.runtime.migrations import Migrations, when
 
 
 def _baseline(connection: Connection) -> None:
@@ -46,7 +31,7 @@ def _baseline(connection: Connection) -> None:
         Column("job_id", String(128)),
         Column("min_score", Float),
         Column("secret", Text, nullable=False),
-        _when("created_at", nullable=False),
+        when("created_at", nullable=False),
         Column("active", Boolean, nullable=False),
     )
     Index("ix_subscriptions_job_id", subscriptions.c.job_id)
@@ -62,7 +47,7 @@ def _baseline(connection: Connection) -> None:
         Column("outcome", String(32), nullable=False),
         Column("status_code", Integer),
         Column("error", Text),
-        _when("at", nullable=False),
+        when("at", nullable=False),
     )
     Index("ix_deliveries_subscription_id", deliveries.c.subscription_id)
     Index("ix_deliveries_application_id", deliveries.c.application_id)
@@ -78,7 +63,7 @@ def _baseline(connection: Connection) -> None:
         "notify_erased_applications",
         meta,
         Column("application_id", String(128), primary_key=True),
-        _when("erased_at", nullable=False),
+        when("erased_at", nullable=False),
     )
     meta.create_all(connection, checkfirst=True)
 
@@ -110,11 +95,11 @@ def _durable_deliveries(connection: Connection) -> None:
         Column("status_code", Integer),
         Column("error", Text),
         Column("body", Text, nullable=False),
-        _when("submitted_at"),
-        _when("created_at", nullable=False),
-        _when("next_at"),
-        _when("lease_until"),
-        _when("finished_at"),
+        when("submitted_at"),
+        when("created_at", nullable=False),
+        when("next_at"),
+        when("lease_until"),
+        when("finished_at"),
     )
     Index("uq_webhook_deliveries_pair", deliveries.c.subscription_id, deliveries.c.event_id, unique=True)
     Index("ix_webhook_deliveries_application_id", deliveries.c.application_id)
@@ -125,7 +110,7 @@ def _durable_deliveries(connection: Connection) -> None:
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("delivery_id", String(36), nullable=False),
         Column("number", Integer, nullable=False),
-        _when("at", nullable=False),
+        when("at", nullable=False),
         Column("status_code", Integer),
         Column("latency_seconds", Float, nullable=False),
         Column("error", Text),
@@ -147,40 +132,16 @@ def _durable_deliveries(connection: Connection) -> None:
     connection.execute(text("DROP TABLE deliveries"))
 
 
-STEPS: list[tuple[int, str, Step]] = [
-    (1, "subscriptions, delivery log, erased applications", _baseline),
-    (2, "durable deliveries with attempts; subscription pause, filters, rotation, failure flag", _durable_deliveries),
-]
-LATEST = STEPS[-1][0]
-
-_meta = MetaData()
-schema_version = Table(
+MIGRATIONS = Migrations(
     "notify_schema_version",
-    _meta,
-    Column("version", Integer, primary_key=True),
-    Column("description", String(200), nullable=False),
-    _when("applied_at", nullable=False),
+    7_341_004,
+    [
+        (1, "subscriptions, delivery log, erased applications", _baseline),
+        (
+            2,
+            "durable deliveries with attempts; subscription pause, filters, rotation, failure flag",
+            _durable_deliveries,
+        ),
+    ],
 )
-
-
-def current_version(connection: Connection) -> int:
-    if not inspect(connection).has_table("notify_schema_version"):
-        return 0
-    return int(connection.execute(select(func.coalesce(func.max(schema_version.c.version), 0))).scalar_one())
-
-
-def migrate(connection: Connection, target: int = LATEST) -> list[int]:
-    """Apply the steps after the current version up to ``target``; returns the versions applied."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK_ID})"))
-    _meta.create_all(connection, checkfirst=True)
-    applied = []
-    current = current_version(connection)
-    for version, description, step in STEPS:
-        if current < version <= target:
-            step(connection)
-            connection.execute(
-                schema_version.insert().values(version=version, description=description, applied_at=datetime.now(UTC))
-            )
-            applied.append(version)
-    return applied
+migrate = MIGRATIONS.migrate
