@@ -1,15 +1,20 @@
 """A webhook receiver run by the tests, and a reader of notify.delivered.v1."""
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shortlist.notify import targets
+from shortlist.notify.app import build
+from shortlist.notify.config import Settings
 from shortlist.runtime.records import decode_record
 from shortlist.runtime.settings import KafkaSettings
 from shortlist.runtime.topics import NOTIFY_DELIVERED
@@ -119,3 +124,20 @@ async def delivery_events(
     finally:
         await consumer.stop()
     return found
+
+
+@contextlib.asynccontextmanager
+async def notify_api(
+    settings: Settings, lookup: targets.Lookup = targets.system_lookup
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Notify built from ``settings`` and running (consumers and worker); a client of its API with key test-key."""
+    service, app = build(settings, lookup=lookup)
+    async with (
+        service.running(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://notify",
+            headers={"Authorization": "Bearer test-key"},
+        ) as client,
+    ):
+        yield client

@@ -9,14 +9,13 @@ from datetime import datetime
 import httpx
 import pytest
 
-from shortlist.notify.app import build
 from shortlist.notify.config import Settings
 from shortlist.notify.signing import SignatureError, verify
 from shortlist.notify.targets import IpAddress
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.settings import KafkaSettings
 from shortlist.v1 import score_pb2
-from tests.notify.conftest import Receiver, delivery_events
+from tests.notify.conftest import Receiver, delivery_events, notify_api
 from tests.notify.test_service import scored, subscribe
 
 #: Host name → the answers the stub resolver gives, one per lookup; the last one repeats.
@@ -46,15 +45,7 @@ async def api(
         webhook_breaker_failures=3,
         webhook_breaker_cooldown_seconds=0.3,
     )
-    service, app = build(settings, lookup=stub_lookup)
-    async with (
-        service.running(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://notify",
-            headers={"Authorization": "Bearer test-key"},
-        ) as client,
-    ):
+    async with notify_api(settings, lookup=stub_lookup) as client:
         yield client
 
 

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from shortlist.notify.app import build
 from shortlist.notify.config import Settings
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.settings import KafkaSettings
 from tests.notify.chaos import dead_endpoint, receiver_process, register_secrets, stats, wait_accepted
+from tests.notify.conftest import notify_api
 from tests.notify.test_service import scored, subscribe
 
 SCORES = 60
@@ -37,15 +37,7 @@ async def api(kafka_settings: KafkaSettings, topics_ready: None, tmp_path: Path)
         webhook_breaker_cooldown_seconds=1.0,
         webhook_poll_max_seconds=1.0,
     )
-    service, app = build(settings)
-    async with (
-        service.running(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://notify",
-            headers={"Authorization": "Bearer test-key"},
-        ) as client,
-    ):
+    async with notify_api(settings) as client:
         yield client
 
 

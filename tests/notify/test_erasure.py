@@ -9,14 +9,13 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from shortlist.notify.app import build
 from shortlist.notify.config import Settings
 from shortlist.notify.store import Store
 from shortlist.runtime.database import database_url
 from shortlist.runtime.producer import EventProducer
 from shortlist.runtime.settings import KafkaSettings
 from shortlist.v1 import cv_pb2
-from tests.notify.conftest import Receiver
+from tests.notify.conftest import Receiver, notify_api
 from tests.notify.test_service import scored, subscribe
 from tests.notify.test_store import pending
 
@@ -30,15 +29,7 @@ async def api(kafka_settings: KafkaSettings, topics_ready: None, tmp_path: Path)
         webhook_allowed_hosts="127.0.0.1",
         api_keys="test-key",
     )
-    service, app = build(settings)
-    async with (
-        service.running(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://notify",
-            headers={"Authorization": "Bearer test-key"},
-        ) as client,
-    ):
+    async with notify_api(settings) as client:
         yield client
 
 
