@@ -52,10 +52,20 @@ class Notify:
             for _ in range(600):
                 assert self.process is not None and self.process.poll() is None, self.log.read_text()[-2000:]
                 with contextlib.suppress(httpx.TransportError):
-                    if (await client.get(f"http://127.0.0.1:{self.port}/readyz")).status_code == 200:
+                    if (await client.get(f"{self.api}/readyz")).status_code == 200:
                         return
                 await asyncio.sleep(0.1)
         raise AssertionError("notify did not become ready")
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def subscribe(self, url: str, job_id: str) -> str:
+        async with httpx.AsyncClient(headers={"Authorization": "Bearer test-key"}) as client:
+            response = await client.post(f"{self.api}/v1/subscriptions", json={"url": url, "job_id": job_id})
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -86,11 +96,7 @@ async def test_pending_retries_survive_sigkill_and_complete_once(
     receiver.script[path] = [503] * SCORES  # every first attempt fails: a retry is pending for each
     notify.start()
     await notify.ready()
-    api = f"http://127.0.0.1:{notify.port}"
-    async with httpx.AsyncClient(headers={"Authorization": "Bearer test-key"}) as client:
-        response = await client.post(f"{api}/v1/subscriptions", json={"url": receiver.url(path), "job_id": unique})
-        assert response.status_code == 201, response.text
-        subscription_id = response.json()["id"]
+    subscription_id = await notify.subscribe(receiver.url(path), unique)
 
     events = [scored(unique) for _ in range(SCORES)]
     envelopes = await asyncio.gather(*(producer.publish(e, key=e.application_id) for e in events))
@@ -110,7 +116,8 @@ async def test_pending_retries_survive_sigkill_and_complete_once(
     async with httpx.AsyncClient(headers={"Authorization": "Bearer test-key"}) as client:
         for _ in range(600):
             with contextlib.suppress(httpx.TransportError):
-                log = (await client.get(f"{api}/v1/deliveries", params={"subscription_id": subscription_id})).json()
+                deliveries = f"{notify.api}/v1/deliveries"
+                log = (await client.get(deliveries, params={"subscription_id": subscription_id})).json()
                 if all(d["state"] == "delivered" for d in log["items"]):
                     break
             await asyncio.sleep(0.1)
@@ -126,10 +133,7 @@ async def test_answers_received_just_before_sigkill_are_not_sent_again(
     path = f"/answered-{unique}"
     notify.start()
     await notify.ready()
-    api = f"http://127.0.0.1:{notify.port}"
-    async with httpx.AsyncClient(headers={"Authorization": "Bearer test-key"}) as client:
-        response = await client.post(f"{api}/v1/subscriptions", json={"url": receiver.url(path), "job_id": unique})
-        assert response.status_code == 201, response.text
+    await notify.subscribe(receiver.url(path), unique)
 
     events = [scored(unique) for _ in range(SCORES)]
     await asyncio.gather(*(producer.publish(e, key=e.application_id) for e in events))
@@ -158,10 +162,7 @@ async def test_a_request_in_flight_at_sigkill_is_logged_as_interrupted_and_sent_
     receiver.script[path] = ["hang"]  # the first request gets no answer before notify dies
     notify.start()
     await notify.ready()
-    api = f"http://127.0.0.1:{notify.port}"
-    async with httpx.AsyncClient(headers={"Authorization": "Bearer test-key"}) as client:
-        response = await client.post(f"{api}/v1/subscriptions", json={"url": receiver.url(path), "job_id": unique})
-        assert response.status_code == 201, response.text
+    await notify.subscribe(receiver.url(path), unique)
     event = scored(unique)
     await producer.publish(event, key=event.application_id)
     assert len(await receiver.wait_for(path, 1)) == 1
