@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shortlist.notify.models import PENDING
+from shortlist.notify.models import PENDING, Delivery
 from shortlist.notify.store import Claimed, Outcome
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def interrupted(delivery: Claimed, at: datetime) -> Outcome:
     return Outcome(delivery, PENDING, at, error=INTERRUPTED, next_at=at)
 
 
-def _key(delivery: Claimed | Any) -> tuple[str, int]:
+def _key(delivery: Claimed | Delivery) -> tuple[str, int]:
     return delivery.delivery_id, delivery.attempts
 
 

@@ -163,11 +163,16 @@ class Store:
 
     # Subscriptions
 
-    def _subscriptions_changed(self) -> None:
-        """Called once a subscription change is committed: drops the snapshot, and a reload that read before the
-        commit is not kept (``matching`` compares the count before and after its read)."""
-        self._subscription_changes += 1
-        self._snapshot = None
+    @contextlib.asynccontextmanager
+    async def _change_subscriptions(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction on subscriptions. Once it ends the snapshot is dropped, and a reload that read before
+        the commit is not kept (``matching`` compares the count of changes before and after its read)."""
+        try:
+            async with self._write() as session:
+                yield session
+        finally:
+            self._subscription_changes += 1
+            self._snapshot = None
 
     async def add_subscription(self, new: NewSubscription) -> Subscription:
         subscription = Subscription(
@@ -181,9 +186,8 @@ class Store:
             active=True,
             paused=False,
         )
-        async with self._write() as session:
+        async with self._change_subscriptions() as session:
             session.add(subscription)
-        self._subscriptions_changed()
         return subscription
 
     async def subscription(self, subscription_id: str) -> Subscription | None:
@@ -200,13 +204,7 @@ class Store:
 
     async def update_subscription(self, subscription_id: str, changes: dict[str, Any]) -> Subscription | None:
         """Apply column changes; resuming a paused subscription makes its pending deliveries due now."""
-        try:
-            return await self._update_subscription(subscription_id, changes)
-        finally:
-            self._subscriptions_changed()
-
-    async def _update_subscription(self, subscription_id: str, changes: dict[str, Any]) -> Subscription | None:
-        async with self._write() as session:
+        async with self._change_subscriptions() as session:
             found = await session.get(Subscription, subscription_id)
             if found is None or not found.active:
                 return None
@@ -223,13 +221,7 @@ class Store:
 
     async def deactivate(self, subscription_id: str) -> bool:
         """Remove a subscription; its pending deliveries are skipped."""
-        try:
-            return await self._deactivate(subscription_id)
-        finally:
-            self._subscriptions_changed()
-
-    async def _deactivate(self, subscription_id: str) -> bool:
-        async with self._write() as session:
+        async with self._change_subscriptions() as session:
             found = await session.get(Subscription, subscription_id)
             if found is None or not found.active:
                 return False
@@ -420,14 +412,10 @@ class Store:
 
     async def unrecorded(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
         """The outcomes not in the database yet: their delivery is still pending at the attempt they answered."""
-        ids = list({o.delivery.delivery_id for o in outcomes})
-        current: dict[str, tuple[str, int]] = {}
+        ids = {o.delivery.delivery_id for o in outcomes}
+        query = select(Delivery.delivery_id, Delivery.state, Delivery.attempts).where(Delivery.delivery_id.in_(ids))
         async with self._sessions() as session:
-            for start in range(0, len(ids), 500):
-                query = select(Delivery.delivery_id, Delivery.state, Delivery.attempts).where(
-                    Delivery.delivery_id.in_(ids[start : start + 500])
-                )
-                current.update({row[0]: (row[1], row[2]) for row in (await session.execute(query)).all()})
+            current = {row[0]: (row[1], row[2]) for row in (await session.execute(query)).all()}
         return [o for o in outcomes if current.get(o.delivery.delivery_id) == (PENDING, o.delivery.attempts)]
 
     async def delivery(self, delivery_id: str) -> tuple[Delivery, list[Attempt]] | None:
