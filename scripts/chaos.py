@@ -37,9 +37,9 @@ def faults(harness: Harness) -> list[tuple[str, Callable[[int, int], Fault]]]:
 
 def _while_webhooks_flow(harness: Harness, more: int = 3, within: float = 60.0) -> None:
     """Return as soon as the receiver gets ``more`` new webhooks (at most ``within`` s): notify is killed mid-burst."""
-    before = sum(harness.receiver.ids.values())
+    before = harness.receiver.ids.total()
     deadline = time.monotonic() + within
-    while sum(harness.receiver.ids.values()) < before + more and time.monotonic() < deadline:
+    while harness.receiver.ids.total() < before + more and time.monotonic() < deadline:
         time.sleep(0.01)
 
 

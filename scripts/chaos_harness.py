@@ -110,10 +110,6 @@ class WebhookReceiver:
         return {webhook_id for webhook_id, n in self.ids.items() if n > 1}
 
     @property
-    def duplicated(self) -> int:
-        return len(self.duplicated_ids)
-
-    @property
     def received(self) -> int:
         return len(self.ids)
 
