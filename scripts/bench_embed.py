@@ -8,6 +8,7 @@ from the first CvIngested published to the last CvEmbedded read on ``cv.embedded
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -323,6 +325,39 @@ async def service_run(kafka: KafkaSettings, cvs: list[cv_pb2.CvIngested], job: j
         await producer.stop()
 
 
+@contextlib.asynccontextmanager
+async def embed_service(
+    embedder: str, env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[KafkaSettings, int, int]]:
+    """An embedded broker with the topics and the embed service with ``embedder`` on a free port, ready; yields the
+    broker's settings, the service's port and its process id."""
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(log_file=Path(tmp) / "broker.log") as broker:
+        kafka = KafkaSettings(kafka_bootstrap=broker.bootstrap)
+        await ensure_topics(kafka)
+        port = free_port()
+        service_env = {
+            **os.environ,
+            "SHORTLIST_KAFKA_BOOTSTRAP": broker.bootstrap,
+            "SHORTLIST_EMBED_PORT": str(port),
+            "SHORTLIST_STATE_DIR": str(Path(tmp) / "embed"),
+            "SHORTLIST_EMBEDDER": embedder,
+            "SHORTLIST_EMBED_THREADS": str(THREADS),
+            "SHORTLIST_LOG_LEVEL": "WARNING",
+            **(env or {}),
+        }
+        log = Path(tmp) / "embed.log"
+        process = start_service(service_env, log)
+        try:
+            await wait_ready(port, process, log)
+            yield kafka, port, process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 async def bench(cv_count: int, rounds: int) -> tuple[list[Run], str]:
     rng = random.Random(7)
     settings = Settings()
@@ -338,70 +373,48 @@ async def bench(cv_count: int, rounds: int) -> tuple[list[Run], str]:
     runs: list[Run] = []
     tokens = ""
     reference = ""
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(log_file=Path(tmp) / "broker.log") as broker:
-        kafka = KafkaSettings(kafka_bootstrap=broker.bootstrap)
-        await ensure_topics(kafka)
-        port = free_port()
-        env = {
-            **os.environ,
-            "SHORTLIST_KAFKA_BOOTSTRAP": broker.bootstrap,
-            "SHORTLIST_EMBED_PORT": str(port),
-            "SHORTLIST_STATE_DIR": str(Path(tmp) / "embed"),
-            "SHORTLIST_EMBEDDER": "minilm",  # the model measured raw here: fp32 (int8 against fp32: bench_embedders)
-            "SHORTLIST_EMBED_THREADS": str(THREADS),
-            "SHORTLIST_EMBED_BATCH_SIZE": str(BATCH),
-            "SHORTLIST_LOG_LEVEL": "WARNING",
-        }
-        log = Path(tmp) / "embed.log"
-        process = start_service(env, log)
-        try:
-            await wait_ready(port, process, log)
-            for number in range(1, rounds + 1):
-                cvs = [generate_cv(rng, f"app-{number}-{i:04d}", job_id) for i in range(cv_count)]
-                texts = [t for cv in cvs for t in cv_chunks(cv, settings)[1]]
-                if not tokens:
-                    mean, longest = token_stats(model, texts)
-                    tokens = f"{mean:.0f} word pieces per chunk on average, {longest} at most"
-                    print(tokens, flush=True)
-                uniform = fixed_chunks(texts)
-                if not reference:
-                    mean, _ = token_stats(model, uniform)
-                    reference = f"{len(uniform)} chunks of {mean:.0f} word pieces"
-                raw_180 = raw_throughput(model, uniform)
-                raw = raw_throughput(model, texts)
-                by_tokens = sorted_throughput(model, texts)
-                print(
-                    f"round {number}: raw model {raw:.1f} chunks/s on the service's {len(texts)} chunks, "
-                    f"{raw_180:.1f} chunks/s on {reference}; the model alone with the service's sorting "
-                    f"{by_tokens:.1f} chunks/s",
-                    flush=True,
-                )
-                before = await model_time(port)
-                seconds, chunks = await service_run(kafka, cvs, job)
-                after = await model_time(port)
-                raw_after = raw_throughput(model, texts)
-                busy, calls = after[0] - before[0], after[1] - before[1]
-                print(
-                    f"round {number}: model busy {busy:.1f} s of {seconds:.1f} s in {calls:.0f} calls "
-                    f"({(after[2] - before[2]) / max(calls, 1):.1f} chunks per call)",
-                    flush=True,
-                )
-                if chunks != len(texts):
-                    raise RuntimeError(f"the service embedded {chunks} chunks, expected {len(texts)}")
-                run = Run(raw_180, raw, raw_after, by_tokens, seconds, len(cvs), chunks, busy, calls)
-                runs.append(run)
-                print(
-                    f"round {number}: raw model after the service {raw_after:.1f} chunks/s; "
-                    f"service {run.cvs / seconds:.2f} CVs/s, {run.service_chunks_per_s:.1f} chunks/s "
-                    f"({run.ratio:.0%} of raw, {run.sorted_ratio:.0%} of the model alone with the service's sorting)",
-                    flush=True,
-                )
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    # The model measured raw here is fp32 (int8 against fp32: bench_embedders).
+    async with embed_service("minilm", {"SHORTLIST_EMBED_BATCH_SIZE": str(BATCH)}) as (kafka, port, _):
+        for number in range(1, rounds + 1):
+            cvs = [generate_cv(rng, f"app-{number}-{i:04d}", job_id) for i in range(cv_count)]
+            texts = [t for cv in cvs for t in cv_chunks(cv, settings)[1]]
+            if not tokens:
+                mean, longest = token_stats(model, texts)
+                tokens = f"{mean:.0f} word pieces per chunk on average, {longest} at most"
+                print(tokens, flush=True)
+            uniform = fixed_chunks(texts)
+            if not reference:
+                mean, _ = token_stats(model, uniform)
+                reference = f"{len(uniform)} chunks of {mean:.0f} word pieces"
+            raw_180 = raw_throughput(model, uniform)
+            raw = raw_throughput(model, texts)
+            by_tokens = sorted_throughput(model, texts)
+            print(
+                f"round {number}: raw model {raw:.1f} chunks/s on the service's {len(texts)} chunks, "
+                f"{raw_180:.1f} chunks/s on {reference}; the model alone with the service's sorting "
+                f"{by_tokens:.1f} chunks/s",
+                flush=True,
+            )
+            before = await model_time(port)
+            seconds, chunks = await service_run(kafka, cvs, job)
+            after = await model_time(port)
+            raw_after = raw_throughput(model, texts)
+            busy, calls = after[0] - before[0], after[1] - before[1]
+            print(
+                f"round {number}: model busy {busy:.1f} s of {seconds:.1f} s in {calls:.0f} calls "
+                f"({(after[2] - before[2]) / max(calls, 1):.1f} chunks per call)",
+                flush=True,
+            )
+            if chunks != len(texts):
+                raise RuntimeError(f"the service embedded {chunks} chunks, expected {len(texts)}")
+            run = Run(raw_180, raw, raw_after, by_tokens, seconds, len(cvs), chunks, busy, calls)
+            runs.append(run)
+            print(
+                f"round {number}: raw model after the service {raw_after:.1f} chunks/s; "
+                f"service {run.cvs / seconds:.2f} CVs/s, {run.service_chunks_per_s:.1f} chunks/s "
+                f"({run.ratio:.0%} of raw, {run.sorted_ratio:.0%} of the model alone with the service's sorting)",
+                flush=True,
+            )
     return runs, f"{tokens}; reference: {reference}"
 
 

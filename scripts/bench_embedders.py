@@ -11,16 +11,14 @@ of the rubric scorer with each. Figures go to ``docs/embedding.md``.
 
 import argparse
 import asyncio
-import os
 import random
 import re
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.bench_embed import REQUIREMENTS, generate_cv, service_run, start_service, wait_ready
+from scripts.bench_embed import REQUIREMENTS, embed_service, generate_cv, service_run
 from scripts.benchmarks_doc import load_at_start, machine
 from scripts.eval_corpus import prepare
 from scripts.eval_methods import rubric_scores
@@ -30,9 +28,6 @@ from shortlist.embed.embedder import MiniLmEmbedder
 from shortlist.embed.handlers import cv_chunks
 from shortlist.embed.local_model import LocalModel
 from shortlist.embed.onnx_embedder import OnnxMiniLmEmbedder
-from shortlist.runtime.broker import EmbeddedBroker, free_port
-from shortlist.runtime.settings import KafkaSettings
-from shortlist.runtime.topics import ensure_topics
 from shortlist.v1 import jobs_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,28 +62,9 @@ async def service_memory(embedder: str, cv_count: int) -> tuple[float, float, bo
     for index, (text, kind) in enumerate(REQUIREMENTS, start=1):
         job.requirements.add(id=f"job-mem-r{index}", text=text, kind=kind)
     cvs = [generate_cv(rng, f"mem-{i:04d}", job.job_id) for i in range(cv_count)]
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(log_file=Path(tmp) / "broker.log") as broker:
-        kafka = KafkaSettings(kafka_bootstrap=broker.bootstrap)
-        await ensure_topics(kafka)
-        port = free_port()
-        env = {
-            **os.environ,
-            "SHORTLIST_KAFKA_BOOTSTRAP": broker.bootstrap,
-            "SHORTLIST_EMBED_PORT": str(port),
-            "SHORTLIST_STATE_DIR": str(Path(tmp) / "embed"),
-            "SHORTLIST_EMBEDDER": embedder,
-            "SHORTLIST_EMBED_THREADS": str(THREADS),
-            "SHORTLIST_LOG_LEVEL": "WARNING",
-        }
-        log = Path(tmp) / "embed.log"
-        process = start_service(env, log)
-        try:
-            await wait_ready(port, process, log)
-            await service_run(kafka, cvs, job)
-            return process_memory(process.pid)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    async with embed_service(embedder) as (kafka, _, pid):
+        await service_run(kafka, cvs, job)
+        return process_memory(pid)
 
 
 def throughput(model: LocalModel, texts: list[str]) -> float:
