@@ -1,6 +1,7 @@
 """The ingest service in-process on the session broker: REST API, CvIngested events, the read model and DLTs."""
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
+from fastapi import FastAPI
 
 from shortlist.ingest.app import build
 from shortlist.ingest.config import Settings
@@ -52,6 +54,20 @@ async def start_group_at_end(settings: KafkaSettings, group: str, topics: list[s
         await consumer.stop()
 
 
+@contextlib.asynccontextmanager
+async def running_ingest(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    """Ingest built from ``settings`` and running, its consumer group starting at the end of every topic (older
+    tests' records are not its business); a client of its API with key test-key, and the app."""
+    service, app = build(settings)
+    topics = list(IngestHandlers(None, None).routes())  # type: ignore[arg-type]
+    await start_group_at_end(settings, settings.consumer_group, topics)
+    async with service.running():
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": "Bearer test-key"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest", headers=headers, timeout=30) as c:
+            yield c, app
+
+
 @pytest.fixture(scope="module")
 async def ingest(
     kafka_settings: KafkaSettings, topics_ready: None, tmp_path_factory: pytest.TempPathFactory
@@ -63,16 +79,8 @@ async def ingest(
         max_upload_bytes=MAX_UPLOAD,
         api_keys=API_KEYS,
     )
-    service, app = build(settings)
-    topics = list(IngestHandlers(None, None).routes())  # type: ignore[arg-type]
-    await start_group_at_end(settings, settings.consumer_group, topics)
-    async with service.running():
-        transport = httpx.ASGITransport(app=app)
-        headers = {"Authorization": "Bearer test-key"}
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://ingest", headers=headers, timeout=30
-        ) as client:
-            yield client
+    async with running_ingest(settings) as (client, _):
+        yield client
 
 
 async def find_record(

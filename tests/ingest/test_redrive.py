@@ -10,7 +10,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from fastapi import FastAPI
 
-from shortlist.ingest.app import build
 from shortlist.ingest.config import Settings
 from shortlist.ingest.handlers import IngestHandlers
 from shortlist.ingest.store import Store, StoredWork
@@ -19,7 +18,7 @@ from shortlist.runtime.records import Record
 from shortlist.runtime.settings import KafkaSettings
 from shortlist.runtime.topics import CV_INGESTED, JOBS_POSTED, NOTIFY_DELIVERED
 from shortlist.v1 import notify_pb2
-from tests.ingest.test_api import JOB, start_group_at_end
+from tests.ingest.test_api import JOB, running_ingest
 
 API_KEYS = "test-key, reader-key:jobs:read applications:read"
 
@@ -36,14 +35,8 @@ async def ingest(
         redrive_interval_seconds=0,
         redrive_start_delay_seconds=3600,  # only on request here
     )
-    service, app = build(settings)
-    topics = list(IngestHandlers(None, None).routes())  # type: ignore[arg-type]
-    await start_group_at_end(settings, settings.consumer_group, topics)
-    async with service.running():
-        transport = httpx.ASGITransport(app=app)
-        headers = {"Authorization": "Bearer test-key"}
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest", headers=headers, timeout=30) as c:
-            yield c, app
+    async with running_ingest(settings) as running:
+        yield running
 
 
 async def records_with_key(settings: KafkaSettings, topic: str, key: str) -> list[ConsumerRecord[bytes, bytes]]:
