@@ -84,24 +84,20 @@ def test_a_second_stack_on_the_same_state_folder_is_refused_with_the_first_one_n
     stand_ins: dict[str, str],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    first_port = free_port()
-    first = Stack(
-        state_dir=tmp_path,
-        ports={"clifake": first_port},
-        bootstrap=broker.bootstrap,
-        env=stand_ins,
-        services=("clifake",),
-        echo=False,
-    )
-    with first:
-        second = Stack(
+    def stack(port: int) -> Stack:
+        return Stack(
             state_dir=tmp_path,
-            ports={"clifake": free_port()},
+            ports={"clifake": port},
             bootstrap=broker.bootstrap,
             env=stand_ins,
             services=("clifake",),
             echo=False,
         )
+
+    first_port = free_port()
+    first = stack(first_port)
+    with first:
+        second = stack(free_port())
         with pytest.raises(StackError) as refused:
             second.start()
         message = str(refused.value)
@@ -109,12 +105,5 @@ def test_a_second_stack_on_the_same_state_folder_is_refused_with_the_first_one_n
         assert f"pid {os.getpid()}" in message and f"clifake {first_port}" in message
         # The refusal touched nothing of the running stack.
         assert httpx.get(f"{first.url('clifake')}/readyz").status_code == 200
-    with Stack(
-        state_dir=tmp_path,
-        ports={"clifake": free_port()},
-        bootstrap=broker.bootstrap,
-        env=stand_ins,
-        services=("clifake",),
-        echo=False,
-    ):
+    with stack(free_port()):
         pass
