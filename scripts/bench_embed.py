@@ -342,6 +342,7 @@ async def embed_service(
             "SHORTLIST_STATE_DIR": str(Path(tmp) / "embed"),
             "SHORTLIST_EMBEDDER": embedder,
             "SHORTLIST_EMBED_THREADS": str(THREADS),
+            "SHORTLIST_EMBED_WORKERS": "1",
             "SHORTLIST_LOG_LEVEL": "WARNING",
             **(env or {}),
         }

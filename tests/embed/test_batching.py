@@ -190,3 +190,20 @@ async def test_the_oldest_cv_is_served_first_under_a_backlog(embedder: MiniLmEmb
         await batcher.stop()
     assert model.texts[1][0] == LONG[0], "the oldest text goes first, though the short ones would pair up better"
     assert finished[0] == 0
+
+
+async def test_a_batcher_with_two_workers_runs_a_second_call_while_the_first_waits(embedder: MiniLmEmbedder) -> None:
+    """With ``concurrency=2`` (one per model thread) a held-up call does not hold the queue behind it."""
+    model = GatedModel(embedder)
+    batcher = MicroBatcher(model, embedder.dimension, batch_size=2, linger_seconds=0, concurrency=2)
+    await batcher.start()
+    try:
+        held = asyncio.create_task(batcher.embed(["held up by the gate"]))
+        await until(lambda: bool(model.texts))
+        vectors = await asyncio.wait_for(batcher.embed(SHORT[:2]), 60)
+        assert not held.done(), "the second call finished while the first was still held"
+        model.gate.set()
+        await asyncio.wait_for(held, 60)
+    finally:
+        await batcher.stop()
+    assert np.allclose(vectors, embedder.embed(SHORT[:2]), atol=1e-5)

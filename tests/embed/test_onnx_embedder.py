@@ -92,3 +92,11 @@ def test_the_int8_process_never_imports_torch(int8: OnnxMiniLmEmbedder, model_di
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[:2] == ["(1, 384)", "False False"]
+
+
+def test_two_model_workers_give_the_vectors_of_one(int8: OnnxMiniLmEmbedder, model_dir: Path) -> None:
+    """``SHORTLIST_EMBED_WORKERS=2`` runs batches on two threads at once; each text keeps its own vector."""
+    texts = TEXTS + [f"{n} years of Python, Kafka and Kubernetes in the payments team" for n in range(40)]
+    two = OnnxMiniLmEmbedder(threads=1, batch_size=4, model_dir=model_dir, workers=2)
+    one = OnnxMiniLmEmbedder(threads=1, batch_size=4, model_dir=model_dir, workers=1)
+    assert np.allclose(two.embed(texts), one.embed(texts), atol=1e-4)

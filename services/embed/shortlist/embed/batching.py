@@ -1,7 +1,8 @@
 """Model batches formed across records: the chunks of every CV being handled share model calls.
 
-Handlers ``await batcher.embed(texts)``; one worker task forms a call from the queued texts, runs the
-model once off the event loop, and resolves each request when all its texts are embedded. When the model
+Handlers ``await batcher.embed(texts)``; each of ``concurrency`` worker tasks (one per model worker thread)
+forms a call from the queued texts, runs the model once off the event loop, and resolves each request when
+all its texts are embedded. When the model
 is idle it waits at most ``linger`` for ``batch_size`` texts, so a lone CV goes through at once.
 
 Two ways to form a call:
@@ -61,6 +62,7 @@ class MicroBatcher:
         max_texts: int | None = None,
         measure: MeasureFn | None = None,
         window: int = 1024,
+        concurrency: int = 1,
     ) -> None:
         self._embed = embed
         self._dimension = dimension
@@ -71,19 +73,21 @@ class MicroBatcher:
         self._linger = max(0.0, linger_seconds)
         self._pending: deque[_Request] = deque()
         self._arrived = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
+        self._concurrency = max(1, concurrency)
+        self._workers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        if self._worker is None:
-            self._worker = asyncio.create_task(self._run(), name="embedding batches")
+        if not self._workers:
+            self._workers = [
+                asyncio.create_task(self._run(), name=f"embedding batches {n}") for n in range(self._concurrency)
+            ]
 
     async def stop(self) -> None:
-        """Stop after the batch the model is running; requests still queued are cancelled."""
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        """Stop after the batches the model is running; requests still queued are cancelled."""
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
         while self._pending:
             self._pending.popleft().future.cancel()
 
@@ -96,7 +100,7 @@ class MicroBatcher:
         """Vectors of ``texts``, in order, computed together with other callers' texts."""
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        if self._worker is None:
+        if not self._workers:
             raise RuntimeError("the batcher is not started")
         texts = list(texts)
         sizes = await asyncio.to_thread(self._measure, texts) if self._measure else [0] * len(texts)

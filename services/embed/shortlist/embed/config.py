@@ -27,8 +27,10 @@ class Settings(ServiceSettings):
     (an OpenAI-compatible embeddings endpoint)."""
     onnx_model_dir: Path | None = None
     """``minilm-int8``: where the exported int8 model is kept (default: ``share/shortlist/models`` of the venv)."""
-    embed_threads: int = 2
-    """Intra-op threads of the embedding model (torch or ONNX Runtime)."""
+    embed_workers: int = Field(default=2, ge=1)
+    """Model batches run at once (``minilm``, ``minilm-int8``), each on its own thread: one per core."""
+    embed_threads: int = Field(default=1, ge=1)
+    """Intra-op threads of each model batch (torch or ONNX Runtime)."""
     embed_batch_size: int = 16
     """Chunks per model batch, gathered across the CVs being handled."""
     embed_max_call_texts: int = 256

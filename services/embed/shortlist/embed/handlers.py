@@ -60,6 +60,7 @@ class EmbedHandlers:
             max_texts=settings.embed_max_call_texts,
             measure=embedder.token_counts if isinstance(embedder, LocalModel) else None,
             window=settings.embed_window_texts,
+            concurrency=embedder.workers if isinstance(embedder, LocalModel) else 1,
         )
         self._parking = ParkingLot(settings.state_path("embed-parked.sqlite"))
         self._parked: set[str] = set()

@@ -1,9 +1,14 @@
-"""What the two in-process all-MiniLM-L6-v2 embedders share: tokenise once, batch by word pieces, one thread.
+"""What the two in-process all-MiniLM-L6-v2 embedders share: tokenise once, batch by word pieces, ``workers`` threads.
 
 ``LocalModel`` keeps the word pieces of texts measured by ``token_counts`` until they are embedded, sorts a
 call's texts by word pieces and cuts them into batches of ``batch_size`` (each padded only to its own longest
-text), and runs ``embed`` on one dedicated thread for ``aembed``. A subclass loads its model (``_load``),
-tokenises (``_tokenise``) and turns one padded batch into pooled vectors (``_forward``).
+text), and runs the batches on ``workers`` model threads (each using ``threads`` intra-op threads). A subclass
+loads its model (``_load``), tokenises (``_tokenise``) and turns one padded batch into pooled vectors
+(``_forward``), which must be safe to call from several threads at once.
+
+Two workers of one intra-op thread each keep both cores of a small machine busy with whole batches, where one
+worker of two intra-op threads splits every operation of a batch in two and waits for the slower half: when
+another process takes one core, the split batch stalls, the separate one goes on.
 """
 
 import asyncio
@@ -30,12 +35,15 @@ class LocalModel:
     embedder_id = "minilm"
     """Stored with the vector store's collections: vectors of different embedders never share one."""
 
-    def __init__(self, threads: int = 2, batch_size: int = 16) -> None:
+    def __init__(self, threads: int = 2, batch_size: int = 16, workers: int = 1) -> None:
         self._threads = threads
         self.batch_size = batch_size
+        self.workers = max(1, workers)
+        """Model batches run at once, each on its own thread."""
         self._lock = threading.Lock()
         self._loaded = False
         self._executor: ThreadPoolExecutor | None = None
+        self._model_threads: ThreadPoolExecutor | None = None
         self._tokenised: dict[str, list[int]] = {}
         self._tokenised_lock = threading.Lock()
 
@@ -67,7 +75,8 @@ class LocalModel:
         """Blocking: call it off the event loop (or use ``aembed``).
 
         The texts are tokenised once, sorted by their number of word pieces and cut into batches of
-        ``batch_size``, so each batch is padded only to its own longest text.
+        ``batch_size``, so each batch is padded only to its own longest text. With several ``workers`` the
+        batches run on the model threads, at most ``workers`` at once across all callers.
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
@@ -75,12 +84,26 @@ class LocalModel:
         ids = self._ids(texts)
         order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for batch in self._batches(order, [len(row) for row in ids]):
+
+        def run(batch: list[int]) -> None:
             input_ids, attention_mask = padded([ids[i] for i in batch], self._pad_id())
             pooled = self._forward(input_ids, attention_mask)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             vectors[batch] = pooled / np.maximum(norms, 1e-12)
+
+        batches = self._batches(order, [len(row) for row in ids])
+        if self.workers == 1:
+            for batch in batches:
+                run(batch)
+        else:
+            list(self._pool().map(run, batches))
         return vectors
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._model_threads is None:
+                self._model_threads = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="model")
+            return self._model_threads
 
     def _batches(self, order: list[int], lengths: list[int]) -> list[list[int]]:
         """``order`` (longest first) cut into batches of at most ``batch_size``, and wherever a text is shorter
@@ -116,13 +139,14 @@ class LocalModel:
 
     async def aembed(self, texts: list[str]) -> Vectors:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.embedder_id)
+            self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=self.embedder_id)
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.embed, texts)
 
     async def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        for pool in (self._executor, self._model_threads):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self._executor = self._model_threads = None
 
 
 def padded(rows: list[list[int]], pad_id: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:

@@ -74,14 +74,15 @@ def ensure_model(model_dir: Path | None = None) -> Path:
 
 
 class OnnxMiniLmEmbedder(LocalModel):
-    """all-MiniLM-L6-v2 with int8 weights through ONNX Runtime on ``threads`` intra-op threads."""
+    """all-MiniLM-L6-v2 with int8 weights through ONNX Runtime: ``workers`` batches at once, each on ``threads``
+    intra-op threads (one session; ONNX Runtime's ``run`` may be called from several threads)."""
 
     embedder_id = "minilm-int8"
     model_name = "all-MiniLM-L6-v2-int8"
     """What ``CvEmbedded.embedding_model`` (and so the score's audit record) names."""
 
-    def __init__(self, threads: int = 2, batch_size: int = 16, model_dir: Path | None = None) -> None:
-        super().__init__(threads, batch_size)
+    def __init__(self, threads: int = 2, batch_size: int = 16, model_dir: Path | None = None, workers: int = 1) -> None:
+        super().__init__(threads, batch_size, workers)
         self._model_dir = model_dir
         self._session: onnxruntime.InferenceSession | None = None
         self._tokenizer: tokenizers.Tokenizer | None = None
