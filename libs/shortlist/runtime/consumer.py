@@ -83,6 +83,7 @@ class ConsumerLoop:
             heartbeat_interval_ms=3_000,
             max_poll_interval_ms=600_000,
             metadata_max_age_ms=5_000,
+            fetch_max_wait_ms=s.consumer_fetch_wait_ms,
         )
         await self._consumer.start()
         self._consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))

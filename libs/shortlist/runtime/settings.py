@@ -17,6 +17,10 @@ class KafkaSettings(BaseSettings):
     kafka_idempotence: bool = False
     consumer_batch_size: int = 64
     consumer_poll_ms: int = 500
+    consumer_fetch_wait_ms: int = 250
+    """How long the broker may hold a fetch that finds no new record (``fetch.max.wait.ms``; the client's
+    default is 500). The embedded broker answers a held fetch on its own clock rather than as soon as a record
+    arrives, so on an idle stack each hop can wait this long (docs/pipeline.md)."""
     consumer_concurrency: int = 1
     """Records of different keys handled at once per partition (records of one key always in order)."""
     retry_initial_seconds: float = 0.5
