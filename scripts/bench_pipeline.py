@@ -84,7 +84,8 @@ class Scores:
     """Reads ``cv.scored.v1`` from its end: when each application was scored."""
 
     def __init__(self, bootstrap: str) -> None:
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        # A short fetch wait: the broker holds an empty fetch this long, which would add to every latency.
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
         self.at: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
 
