@@ -2,8 +2,8 @@
 
 Handlers ``await batcher.embed(texts)``; each of ``concurrency`` worker tasks (one per model worker thread)
 forms a call from the queued texts, runs the model once off the event loop, and resolves each request when
-all its texts are embedded. When the model
-is idle it waits at most ``linger`` for ``batch_size`` texts, so a lone CV goes through at once.
+all its texts are embedded. When the model is idle it waits at most ``linger`` for ``batch_size`` texts, so
+a lone CV goes through at once.
 
 Two ways to form a call:
 
